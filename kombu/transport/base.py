@@ -36,14 +36,16 @@ RABBITMQ_QUEUE_ARGUMENTS: dict[str, tuple[str, Callable]] = {
 }
 
 
-def to_rabbitmq_queue_arguments(arguments: dict | None, **options: Any) -> dict:
+def to_rabbitmq_queue_arguments(arguments: dict | None, **options: Any) -> dict | None:
     """Merge kombu queue options (``expires=1.5``, ...) into RabbitMQ ``x-`` arguments.
 
-    Options whose value is ``None`` are left out.
+    Durations are given in seconds and sent in milliseconds; options whose
+    value is ``None`` are left out.  Returns ``arguments`` itself when there
+    is nothing to add.
     """
     prepared = dictfilter(dict(
         _to_rabbitmq_queue_argument(key, value) for key, value in options.items()))
-    return dict(arguments, **prepared) if prepared else (arguments or {})
+    return dict(arguments or {}, **prepared) if prepared else arguments
 
 
 def _to_rabbitmq_queue_argument(key: str, value: Any) -> tuple[str, Any]:

@@ -143,3 +143,8 @@ def test_std_channel_factories_bind_to_channel():
         consumer = channel.Consumer([])
         assert producer.channel is channel
         assert consumer.channel is channel
+
+
+def test_to_rabbitmq_queue_arguments_accepts_none_arguments():
+    assert base.to_rabbitmq_queue_arguments(None, max_priority=5) == {'x-max-priority': 5}
+    assert base.to_rabbitmq_queue_arguments(None, expires=None) is None
