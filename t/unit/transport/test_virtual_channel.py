@@ -178,7 +178,8 @@ def test_exchange_delete_removes_its_bindings(channel, names):
     publish(channel, b'1', ex, 'k')
     channel.exchange_delete(ex)
     assert ex not in channel.get_exchanges()
-    publish(channel, b'2', ex, 'k')
+    with pytest.raises(NotFound):
+        publish(channel, b'2', ex, 'k')
     assert drain_bodies(channel, q) == [b'1']
     assert not channel.state.has_binding(q, ex, 'k')
 
@@ -192,13 +193,14 @@ def test_exchange_delete_if_unused_refuses_when_bound(channel, names):
         channel.exchange_delete(ex, if_unused=True)
 
 
-def test_publish_to_undeclared_exchange_drops_silently(channel, names):
+def test_publish_to_undeclared_exchange_is_a_channel_error(channel, names):
     q = names('q')
     channel.queue_declare(q)
-    with warnings.catch_warnings():
-        warnings.simplefilter('error')
-        publish(channel, b'x', names('nosuchexchange'), q)
+    missing = names('nosuchexchange')
+    with pytest.raises(NotFound, match=missing):
+        publish(channel, b'x', missing, q)
     assert channel._size(q) == 0
+    assert issubclass(NotFound, tuple(channel.connection.client.channel_errors))
 
 
 def test_unroutable_message_goes_to_deadletter_queue(channel, names):
