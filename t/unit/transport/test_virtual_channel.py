@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import socket
-import warnings
 
 import pytest
 from amqp.exceptions import ChannelError, NotFound
