@@ -14,6 +14,7 @@ from typing import Any
 
 from . import virtual
 from .virtual.base import Empty
+from .virtual.exchange import STANDARD_EXCHANGE_TYPES, HeadersExchange
 
 __all__ = ('Channel', 'Transport')
 
@@ -43,6 +44,8 @@ class Channel(virtual.Channel):
     supports_fanout = True
     body_encoding = None
     restore_to_head = True
+    #: The in-process binding table can hold the headers exchange's arguments.
+    exchange_types = dict(STANDARD_EXCHANGE_TYPES, headers=HeadersExchange)
 
     def _has_queue(self, queue: str, **kwargs: Any) -> bool:
         return queue in self.queues

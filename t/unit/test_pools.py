@@ -315,7 +315,8 @@ def test_default_limit_is_the_guides_200_and_use_default_limit_follows_it():
     import sys
     code = ('from kombu import pools; '
             'assert pools.get_limit() == 200, pools.get_limit(); '
-            'assert pools.Connections(limit=pools.use_default_limit).limit is pools.use_default_limit; '
+            'group = pools.Connections(limit=pools.use_default_limit); '
+            'assert group.limit is pools.use_default_limit; '
             'print("ok")')
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
     assert out.stdout.strip() == 'ok', out.stderr

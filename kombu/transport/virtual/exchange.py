@@ -15,7 +15,7 @@ import re
 from typing import Any, Iterable, Pattern
 
 __all__ = ('ExchangeType', 'DirectExchange', 'TopicExchange', 'FanoutExchange',
-           'STANDARD_EXCHANGE_TYPES')
+           'HeadersExchange', 'STANDARD_EXCHANGE_TYPES')
 
 
 def _unique_queues(queues: Iterable[str]) -> list[str]:
@@ -67,8 +67,11 @@ class ExchangeType:
 
     def deliver(self, message: dict, exchange: str, routing_key: str, **kwargs: Any) -> None:
         """Put ``message`` on every queue the exchange routes ``routing_key`` to."""
+        self._put_all(self.channel._lookup(exchange, routing_key), message, **kwargs)
+
+    def _put_all(self, queues: list, message: dict, **kwargs: Any) -> None:
+        """Put ``message`` on each of ``queues`` (a private copy for all but the last)."""
         channel = self.channel
-        queues = channel._lookup(exchange, routing_key)
         put = channel._put
         last = len(queues) - 1
         for i, queue in enumerate(queues):
@@ -184,6 +187,54 @@ class FanoutExchange(ExchangeType):
             self.channel._put_fanout(exchange, message, routing_key, **kwargs)
         else:
             super().deliver(message, exchange, routing_key, **kwargs)
+
+
+class HeadersExchange(ExchangeType):
+    """Headers exchange: routes on the message headers, not the routing key.
+
+    A binding's arguments name the headers to match; ``x-match`` is
+    ``'all'`` (default: every named header must be equal) or ``'any'``
+    (one is enough).  A binding value of ``None`` only requires the header
+    to be present.  Bindings keep their arguments, so the exchange needs a
+    backend that can store a dict in its binding table (memory does).
+    """
+
+    type = 'headers'
+
+    def prepare_bind(self, queue: str, exchange: str, routing_key: str,
+                     arguments: dict | None) -> tuple:
+        return routing_key, dict(arguments or {}), queue
+
+    @staticmethod
+    def matches(arguments: dict, headers: dict) -> bool:
+        """Does a message with ``headers`` match a binding with ``arguments``?"""
+        wanted = [(k, v) for k, v in arguments.items() if not k.startswith('x-')]
+        hits = (k in headers and (v is None or headers[k] == v) for k, v in wanted)
+        if arguments.get('x-match', 'all') == 'any':
+            return any(hits)
+        return all(hits)
+
+    def lookup(self, table: list, exchange: str, routing_key: str,
+               default: str | None, headers: dict | None = None) -> list[str]:
+        """Queues whose binding arguments match ``headers``."""
+        headers = headers or {}
+        return _unique_queues(
+            queue for _, arguments, queue in table if self.matches(arguments or {}, headers))
+
+    def deliver(self, message: dict, exchange: str, routing_key: str, **kwargs: Any) -> None:
+        """Put ``message`` on the queues whose bindings match its headers."""
+        channel = self.channel
+        try:
+            table = channel.get_table(exchange)
+        except KeyError:
+            channel._lookup(exchange, routing_key)  # raises the channel's NotFound
+            raise
+        queues = self.lookup(table, exchange, routing_key, None, message.get('headers'))
+        if not queues and channel.deadletter_queue:
+            # No binding matches without the headers either: this warns and
+            # returns the dead-letter queue.
+            queues = channel._lookup(exchange, routing_key)
+        self._put_all(queues, message, **kwargs)
 
 
 #: Map of standard exchange types and corresponding classes.

@@ -75,3 +75,47 @@ def test_standard_exchange_types():
     assert TopicExchange.wildcards == {'*': r'.*?[^\.]', '#': r'.*?'}
     assert (DirectExchange.type, TopicExchange.type, FanoutExchange.type) == (
         'direct', 'topic', 'fanout')
+
+
+def test_headers_exchange_routes_on_message_headers_in_memory():
+    from kombu import Connection, Exchange, Queue
+    with Connection('memory://') as conn:
+        ex = Exchange('t.headers.ex', 'headers')
+        q_all = Queue('t.headers.all', ex,
+                      binding_arguments={'x-match': 'all', 'format': 'pdf', 'type': 'report'})
+        q_any = Queue('t.headers.any', ex,
+                      binding_arguments={'x-match': 'any', 'format': 'zip', 'type': 'report'})
+        q_has = Queue('t.headers.has', ex, binding_arguments={'urgent': None})
+        for q in (q_all, q_any, q_has):
+            q(conn.default_channel).declare()
+        producer = conn.Producer(exchange=ex)
+        producer.publish('both', headers={'format': 'pdf', 'type': 'report'})
+        producer.publish('zip', headers={'format': 'zip'})
+        producer.publish('urgent', headers={'urgent': 0})
+        producer.publish('none', headers={'format': 'txt'})
+        simple = {q.name: conn.SimpleQueue(q) for q in (q_all, q_any, q_has)}
+        got = {name: [] for name in simple}
+        for name, sq in simple.items():
+            while True:
+                try:
+                    msg = sq.get(timeout=0.05)
+                except sq.Empty:
+                    break
+                got[name].append(msg.payload)
+                msg.ack()
+        assert got == {'t.headers.all': ['both'], 't.headers.any': ['both', 'zip'],
+                       't.headers.has': ['urgent']}
+        for q in (q_all, q_any, q_has):
+            q(conn.default_channel).delete()
+
+
+def test_headers_exchange_matches():
+    from kombu.transport.virtual.exchange import HeadersExchange
+    m = HeadersExchange.matches
+    assert m({}, {'a': 1})  # x-match=all with nothing named matches everything
+    assert not m({'x-match': 'any'}, {'a': 1})
+    assert m({'a': 1, 'b': 2}, {'a': 1, 'b': 2, 'c': 3})
+    assert not m({'a': 1, 'b': 2}, {'a': 1})
+    assert m({'x-match': 'any', 'a': 1, 'b': 2}, {'b': 2})
+    assert m({'a': None}, {'a': 'anything'})
+    assert not m({'a': None}, {})
