@@ -7,7 +7,6 @@ from contextlib import contextmanager
 from itertools import count, cycle
 from operator import itemgetter
 from typing import Any, Callable, Iterator
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from . import exceptions
 from .log import get_logger
@@ -15,6 +14,7 @@ from .resource import Resource
 from .transport import get_transport_cls, supports_librabbitmq
 from .utils.functional import lazy, retry_over_time, shufflecycle
 from .utils.objects import cached_property
+from .utils.url import as_url, maybe_sanitize_url, parse_url
 
 __all__ = ('Connection', 'ConnectionPool', 'ChannelPool', 'BrokerConnection',
            'is_connection', 'maybe_channel', 'failover_strategies', 'resolve_aliases')
@@ -47,48 +47,6 @@ def maybe_channel(channel: Any) -> Any:
     if is_connection(channel):
         return channel.default_channel
     return channel
-
-
-def _parse_url(url: str) -> dict:
-    """Split a broker URL into Connection keyword arguments.
-
-    ``transport://userid:password@hostname:port/virtual_host?query``.  A path of
-    ``/`` followed by more (``//foo``) keeps the leading slash (vhost ``/foo``).
-    """
-    scheme = url.partition('://')[0]
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        raise ValueError(f'invalid port in broker URL {url!r}') from None
-    path = parts.path
-    if path.startswith('/'):
-        path = path[1:]
-    params = {
-        'transport': scheme,
-        'hostname': unquote(parts.hostname) if parts.hostname else None,
-        'port': port,
-        'userid': unquote(parts.username) if parts.username else None,
-        'password': unquote(parts.password) if parts.password else None,
-        'virtual_host': unquote(path) if path else None,
-    }
-    query = dict(parse_qsl(parts.query))
-    return dict(params, **query) if query else params
-
-
-def _format_url(scheme: str, host: str | None, port: Any, user: str | None,
-                password: str | None, vhost: str | None, mask: str | None) -> str:
-    url = f'{scheme}://'
-    if user or password:
-        url += quote(user or '', safe='')
-        if password:
-            url += ':' + (mask if mask is not None else quote(password, safe=''))
-        url += '@'
-    url += host or ''
-    if port:
-        url += f':{port}'
-    url += '/' + quote(vhost, safe='/') if vhost else '/'
-    return url
 
 
 class Connection:
@@ -183,7 +141,7 @@ class Connection:
             prefix, _, rest = url.partition('+')
             self.uri_prefix = prefix
             return dict(params, transport=prefix, hostname=rest)
-        parsed = _parse_url(url)
+        parsed = parse_url(url)
         params = dict(params, hostname=parsed.pop('hostname'))
         options = {}
         for key, value in parsed.items():
@@ -587,6 +545,12 @@ class Connection:
             ('alternates', self.alt),
         ]
 
+    def __eqhash__(self) -> int:
+        """Hash of the parameters that make two connections interchangeable (pools key on it)."""
+        return hash((self.transport_cls, self.hostname, self.userid, self.password,
+                     self.virtual_host, self.port, repr(self.ssl),
+                     repr(sorted(self.transport_options.items()))))
+
     def info(self) -> dict:
         """Get connection info."""
         return dict(self._info())
@@ -601,11 +565,11 @@ class Connection:
         if '://' in hostname:  # the transport parses its own URLs
             if include_password:
                 return hostname
-            return _mask_url(hostname, mask)
+            return maybe_sanitize_url(hostname, mask)
         fields = self.info()
         port, userid, password, vhost, transport = getfields(fields)
-        return _format_url(transport, hostname, port, userid, password, vhost,
-                           None if include_password else mask)
+        return as_url(transport, hostname, port, userid, password, vhost,
+                      sanitize=not include_password, mask=mask)
 
     def clone(self, **kwargs: Any) -> Connection:
         """Create a copy of the connection with same settings."""
@@ -749,12 +713,6 @@ def _dummy_context() -> Iterator[None]:
     yield
 
 
-def _mask_url(url: str, mask: str) -> str:
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    netloc = parts.netloc.replace(f':{parts.password}@', f':{mask}@', 1)
-    return parts._replace(netloc=netloc).geturl()
 
 
 class ConnectionPool(Resource):

@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterator
 
 from kombu.messaging import Producer
 from kombu.resource import Resource
+from kombu.utils.collections import eqhash
 from kombu.utils.functional import lazy
 
 __all__ = (
@@ -166,13 +167,7 @@ class PoolGroup(dict):
 
 def _pool_key(resource: Any) -> Any:
     """Key equal connections (same parameters) to the same pool."""
-    eqhash = getattr(resource, '__eqhash__', None)
-    if eqhash is not None:
-        return eqhash()
-    info = getattr(resource, 'info', None)
-    if callable(info):
-        return repr(sorted((k, repr(v)) for k, v in info().items()))
-    return resource
+    return eqhash(resource)
 
 
 def register_group(group: PoolGroup) -> PoolGroup:

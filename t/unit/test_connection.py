@@ -361,3 +361,11 @@ class TestPools:
         assert len({id(c) for c in conns}) == 5
         for c in conns:
             c.release()
+
+
+def test_eqhash_is_equal_for_equal_parameters_only():
+    a = Connection('memory://h/v', transport_options={'x': 1})
+    b = Connection('memory://h/v', transport_options={'x': 1})
+    c = Connection('memory://h/other', transport_options={'x': 1})
+    assert a.__eqhash__() == b.__eqhash__()
+    assert a.__eqhash__() != c.__eqhash__()
