@@ -89,11 +89,15 @@ class ConsumingMixin:
                 (sub.punsubscribe if pattern else sub.unsubscribe)(*names)
         self._subscribed = wanted
 
-    def _subscriber_fd(self) -> int | None:
+    def _subscriber_socket(self) -> Any:
+        """The Pub/Sub connection's socket object (None when not subscribed)."""
         if not self._subscribed or self._subclient is None:
             return None
         conn = self._subclient.connection
-        sock = getattr(conn, '_sock', None) if conn is not None else None
+        return getattr(conn, '_sock', None) if conn is not None else None
+
+    def _subscriber_fd(self) -> int | None:
+        sock = self._subscriber_socket()
         return sock.fileno() if sock is not None else None
 
     def _read_subscriber(self) -> None:

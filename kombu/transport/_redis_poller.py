@@ -24,7 +24,8 @@ class MultiChannelPoller:
     def __init__(self) -> None:
         self._channels: set = set()
         self._fd_to_chan: dict[int, Any] = {}
-        self._registered: dict[Any, int] = {}
+        self._registered: dict[Any, tuple] = {}  # channel -> (socket, fd)
+        self._sockets: dict[int, Any] = {}
         self.poller = poll()
         self.after_read: set = set()
         self._last_restore = 0.0
@@ -35,6 +36,7 @@ class MultiChannelPoller:
         self._channels.clear()
         self._fd_to_chan.clear()
         self._registered.clear()
+        self._sockets.clear()
         self.poller.close()
 
     def add(self, channel: Any) -> None:
@@ -42,10 +44,11 @@ class MultiChannelPoller:
 
     def discard(self, channel: Any) -> None:
         self._channels.discard(channel)
-        fd = self._registered.pop(channel, None)
-        if fd is not None:
-            self._fd_to_chan.pop(fd, None)
-            self.poller.unregister(fd)
+        registered = self._registered.pop(channel, None)
+        if registered is not None:
+            self._fd_to_chan.pop(registered[1], None)
+            self._sockets.pop(registered[1], None)
+            self.poller.unregister(registered[1])
 
     def on_poll_init(self, poller: Any) -> None:
         """Remember the event loop's poller (ours keeps serving :meth:`get`)."""
@@ -61,19 +64,30 @@ class MultiChannelPoller:
             self._register(channel)
 
     def _register(self, channel: Any) -> None:
-        fd = channel._subscriber_fd() if channel.active_queues or \
+        # Registrations are keyed on the socket object, not the fd number: a
+        # reconnected Pub/Sub socket often gets the old number back, while
+        # epoll has already forgotten the closed one.
+        sock = channel._subscriber_socket() if channel.active_queues or \
             channel.active_fanout_queues else None
         old = self._registered.get(channel)
-        if fd == old:
+        if old is not None and old[0] is sock:
             return
         if old is not None:
-            self._fd_to_chan.pop(old, None)
-            self.poller.unregister(old)
+            self._fd_to_chan.pop(old[1], None)
+            self._sockets.pop(old[1], None)
+            self.poller.unregister(old[1])
             del self._registered[channel]
-        if fd is not None:
+        fd = sock.fileno() if sock is not None else -1
+        if fd >= 0:
             self._fd_to_chan[fd] = channel
-            self._registered[channel] = fd
+            self._registered[channel] = (sock, fd)
+            self._sockets[fd] = sock
             self.poller.register(fd, self.eventflags)
+
+    @property
+    def sockets(self) -> dict[int, Any]:
+        """fd -> socket object of every registered Pub/Sub connection."""
+        return {fd: self._sockets[fd] for fd in self._fd_to_chan}
 
     @property
     def fds(self) -> dict[int, Any]:

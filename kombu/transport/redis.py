@@ -802,7 +802,7 @@ class Transport(virtual.Transport):
         cycle = self.cycle
         cycle.on_poll_init(loop.poller)
         on_readable = self.on_readable
-        added: set = set()
+        added: dict = {}  # fd -> socket object registered with the loop
 
         scheduled = [False]
 
@@ -826,13 +826,14 @@ class Transport(virtual.Transport):
             else:
                 cycle._flush_acks()
             cycle.on_poll_start()
-            for fd in list(cycle.fds):
-                if fd not in added:
-                    added.add(fd)
+            sockets = cycle.sockets
+            for fd, sock in sockets.items():
+                if added.get(fd) is not sock:  # new, or reconnected on the same fd
+                    added[fd] = sock
                     loop.add_reader(fd, on_readable, fd)
             for fd in list(added):
-                if fd not in cycle.fds:
-                    added.discard(fd)
+                if fd not in sockets:
+                    del added[fd]
                     loop.remove_reader(fd)
 
         def poll_again() -> None:
