@@ -10,10 +10,15 @@ One iteration of the loop (one ``next()`` on :meth:`Hub.create_loop`):
 4. poll the registered file descriptors and dispatch their events (when no
    descriptor is registered the loop sleeps instead, at most 0.1 second).
 
-Errors raised by callbacks go to :meth:`Hub.on_callback_error` (which logs),
-unless they are instances of :attr:`Hub.propagate_errors`, which are
-re-raised out of the loop.  A descriptor found to be invalid (``EBADF``, or
-reported invalid by the poller) is removed.
+Errors raised by reader/writer callbacks, :attr:`Hub.on_tick` callbacks and
+:meth:`Hub.call_soon` callbacks are raised out of :meth:`Hub.run_once` (and
+so :meth:`Hub.run_forever`): that is how a transport tells the loop's owner
+that its connection was lost.  Callbacks queued with ``call_soon`` that had
+not run yet stay queued.  Errors raised by timers go to
+:meth:`Hub.on_callback_error` (which logs), unless they are instances of
+:attr:`Hub.propagate_errors`.  A descriptor found to be invalid (``EBADF``
+raised by its callback, or reported invalid by the poller) is removed
+without an error.
 """
 from __future__ import annotations
 
@@ -120,7 +125,8 @@ class Hub:
         #: reader fds whose events are batched into one consolidate_callback call
         self.consolidate: set[int] = set()
         self.consolidate_callback: Callable[[list[int]], Any] | None = None
-        #: exception classes re-raised out of the loop instead of logged
+        #: exception classes raised by timers that are re-raised out of the
+        #: loop instead of logged
         self.propagate_errors: tuple[type[BaseException], ...] = ()
         self._poller: Any = None
         self._create_poller()
@@ -345,44 +351,41 @@ class Hub:
         logger.error('Callback %r raised exception: %r', callback, exc,
                      exc_info=(type(exc), exc, exc.__traceback__))
 
-    def _call(self, callback: Callable, *args: Any) -> None:
-        try:
-            callback(*args)
-        except self.propagate_errors:
-            raise
-        except Exception as exc:
-            self.on_callback_error(callback, exc)
-
     def _call_fd(self, fd: int, callback: Callable, args: tuple) -> bool:
-        """Apply an fd callback; return False when the fd turned out to be invalid."""
+        """Apply an fd callback; return False when the fd turned out to be invalid.
+
+        Other errors are raised out of the loop.
+        """
         try:
             callback(*args)
-        except Exception as exc:
-            bad = _is_bad_fd(exc)
-            if bad:
-                logger.debug('Removing fd %r from the event loop: %r', fd, exc)
-                self.remove(fd)
-            if isinstance(exc, self.propagate_errors):
+        except OSError as exc:
+            if not _is_bad_fd(exc):
                 raise
-            if not bad:
-                self.on_callback_error(callback, exc)
-            return not bad
+            logger.debug('Removing fd %r from the event loop: %r', fd, exc)
+            self.remove(fd)
+            return False
         return True
 
     def _run_tick(self) -> None:
         for tick_callback in list(self.on_tick):
-            self._call(tick_callback)
+            tick_callback()
 
     def _run_ready(self) -> None:
-        for item in self._pop_ready():
-            self._call(item)
+        items = self._pop_ready()
+        for i, item in enumerate(items):
+            try:
+                item()
+            except BaseException:
+                # the callbacks after the failing one still run next time
+                self._ready.extendleft(reversed(items[i + 1:]))
+                raise
 
     def _dispatch(self, events: Iterable[tuple[int, int]]) -> None:
         consolidated: list[int] = []
         for fd, event in events:
             self._handle_event(fd, event, consolidated)
         if consolidated:
-            self._call(self.consolidate_callback, consolidated)
+            self.consolidate_callback(consolidated)
 
     def _handle_event(self, fd: int, event: int, consolidated: list[int]) -> None:
         reader = self.readers.get(fd)

@@ -38,18 +38,7 @@ DEFAULT_SSL_PORT = 5671
 _MAX_READS_PER_EVENT = 64
 
 class Message(_BaseMessage):
-    """AMQP Message."""
-
-    # Documented attributes; every instance sets its own values.
-    accept = None
-    body = None
-    channel = None
-    content_encoding = None
-    content_type = None
-    delivery_info = None
-    delivery_tag = None
-    headers = None
-    properties = None
+    """AMQP Message (documented attributes inherited from kombu.message.Message)."""
 
     def __init__(self, msg: amqp.Message, channel: Any = None, **kwargs: Any) -> None:
         props = msg.properties
@@ -139,6 +128,10 @@ def _log_blocked(reason: str) -> None:
 
 def _log_unblocked() -> None:
     logger.warning('The broker unblocked this connection')
+
+
+def _reraise(exc: BaseException) -> None:
+    raise exc
 
 
 def _format_host(hostname: str, port: int) -> str:
@@ -302,16 +295,28 @@ class Transport(base.Transport):
         if connection._transport is None:      # closed: stop ticking
             self.unregister_from_event_loop(connection, loop)
             return
-        self.heartbeat_check(connection, rate=2)
+        try:
+            self.heartbeat_check(connection, rate=2)
+        except self.connection_errors as exc:
+            # e.g. 'Too many heartbeats missed': the connection is dead, so
+            # drop the socket (a close handshake would wait forever).  The
+            # loop only logs timer errors, so raise it from a ready callback,
+            # which comes out of the loop's run_once like a socket error.
+            self.unregister_from_event_loop(connection, loop)
+            connection.collect()
+            loop.call_soon(_reraise, exc)
 
     def on_readable(self, connection: Connection, loop: Any) -> None:
         """Handle what has arrived on the socket, without blocking.
 
         Up to :data:`_MAX_READS_PER_EVENT` methods are handled per call,
         then control goes back to the event loop (which calls again soon if
-        TLS holds data the poller can't see).
+        TLS holds data the poller can't see).  A connection error removes the
+        socket (and the heartbeat timer) from the loop and is raised, so it
+        comes out of the loop's ``run_once``.
         """
         if connection._transport is None:
+            self.unregister_from_event_loop(connection, loop)
             raise amqp.exceptions.RecoverableConnectionError('Socket was disconnected')
         drain = self.drain_events
         try:
@@ -319,6 +324,10 @@ class Transport(base.Transport):
                 drain(connection, timeout=0)
         except socket.timeout:
             return
+        except self.connection_errors:
+            # the connection is gone: stop watching its socket, tell the owner
+            self.unregister_from_event_loop(connection, loop)
+            raise
         if self._has_buffered_input(connection):
             loop.call_soon(self.on_readable, connection, loop)
 

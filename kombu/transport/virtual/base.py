@@ -1246,6 +1246,10 @@ class Transport(base.Transport):
 
     def close_connection(self, connection: Any) -> None:
         """Close every channel (safe to call twice)."""
+        entry = getattr(self, '_loop_entry', None)
+        if entry is not None:                 # stop polling from an event loop
+            entry.cancel()
+            self._loop_entry = None
         self.cycle.close()
         for channel in list(self.channels):
             channel.close()
@@ -1296,6 +1300,41 @@ class Transport(base.Transport):
                     self._channel_rr = (start + i + 1) % n
                     return count
         return 0
+
+    #: Most messages one event-loop poll delivers before yielding to the loop.
+    _loop_batch = 100
+
+    def register_with_event_loop(self, connection: Any, loop: Any) -> None:
+        """Poll for messages from the event loop ``loop`` (a socket-less transport).
+
+        Polls every :attr:`polling_interval` seconds (``loop.call_repeatedly``);
+        while messages keep coming it polls again on the next iteration.
+        """
+        self.unregister_from_event_loop(connection, loop)
+        interval = max(self.polling_interval or 1.0, 0.01)
+
+        def poll() -> None:
+            if ready.cancelled:
+                return
+            delivered = 0
+            while delivered < self._loop_batch:
+                count = self._drain_once()
+                if not count:
+                    break
+                delivered += count
+            if delivered and not ready.cancelled:
+                loop.call_soon(poll)          # more may be waiting
+
+        ready = loop.call_repeatedly(interval, poll)
+        self._loop_entry = ready
+        loop.call_soon(poll)
+
+    def unregister_from_event_loop(self, connection: Any, loop: Any) -> None:
+        """Stop polling from the event loop."""
+        entry = getattr(self, '_loop_entry', None)
+        if entry is not None:
+            entry.cancel()
+            self._loop_entry = None
 
     def _wait_for_messages(self, timeout: float) -> None:
         """Block up to `timeout` seconds for messages to arrive (default: sleep)."""

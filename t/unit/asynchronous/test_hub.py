@@ -243,49 +243,89 @@ def test_reader_is_told_about_peer_hangup(hub, pair):
     assert got == [b'']
 
 
-def test_callback_exception_does_not_stop_the_loop(hub, pair):
-    a, b = pair
-    errors = []
-    hub.on_callback_error = lambda cb, exc: errors.append(exc)
-    after = Recorder()
-
-    def boom():
-        raise ValueError('boom')
-
-    hub.add_reader(a, boom)
-    hub.call_soon(boom)
-    hub.call_later(0, boom)
-    b.send(b'x')
-    step(hub)
-    hub.remove(a)
-    hub.call_soon(after)
-    step(hub)
-    assert [str(e) for e in errors] == ['boom'] * 3
-    assert after.calls == [()]
-
-
-def test_callback_errors_are_logged_by_default(hub, caplog):
-    def boom():
-        raise ValueError('boom')
-
-    hub.call_soon(boom)
-    step(hub)
-    assert 'raised exception' in caplog.text and 'boom' in caplog.text
-
-
-def test_propagate_errors_are_raised_out_of_the_loop(hub, pair):
+def test_reader_errors_are_raised_out_of_run_once(hub, pair):
     a, b = pair
 
     def lost():
         raise ConnectionError('lost')
 
-    hub.propagate_errors = (ConnectionError,)
     hub.add_reader(a, lost)
     b.send(b'x')
     with pytest.raises(ConnectionError):
         step(hub)
+    with pytest.raises(ConnectionError):      # the fd stays until its owner removes it
+        step(hub)
     hub.remove(a)
     step(hub)           # a new loop generator is made after the error
+
+
+def test_writer_and_tick_errors_are_raised_out_of_run_once(hub, pair):
+    a, _ = pair
+
+    def boom():
+        raise ValueError('boom')
+
+    hub.add_writer(a, boom)
+    with pytest.raises(ValueError):
+        step(hub)
+    hub.remove(a)
+    hub.on_tick.add(boom)
+    with pytest.raises(ValueError):
+        step(hub)
+    hub.on_tick.discard(boom)
+    step(hub)
+
+
+def test_call_soon_error_is_raised_and_later_callbacks_still_run(hub):
+    after = Recorder()
+
+    def boom():
+        raise ValueError('boom')
+
+    hub.call_soon(boom)
+    hub.call_soon(after, 1)
+    hub.call_soon(after, 2)
+    with pytest.raises(ValueError):
+        step(hub)
+    assert after.calls == []
+    step(hub)
+    assert after.calls == [(1,), (2,)]
+
+
+def test_run_forever_ends_with_the_error(hub, pair):
+    a, b = pair
+
+    def lost():
+        raise ConnectionError('lost')
+
+    hub.add_reader(a, lost)
+    b.send(b'x')
+    with pytest.raises(ConnectionError):
+        hub.run_forever()
+    assert not hub._running
+
+
+def test_timer_errors_are_logged_by_default(hub, caplog):
+    ran = Recorder()
+
+    def boom():
+        raise ValueError('boom')
+
+    hub.call_later(0, boom)
+    hub.call_later(0, ran)
+    step(hub)
+    assert 'boom' in caplog.text
+    assert ran.calls == [()]
+
+
+def test_timer_errors_in_propagate_errors_are_raised(hub):
+    def lost():
+        raise ConnectionError('lost')
+
+    hub.propagate_errors = (ConnectionError,)
+    hub.call_later(0, lost)
+    with pytest.raises(ConnectionError):
+        step(hub)
 
 
 def test_consolidated_readers_are_batched(hub, pair):
