@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from itertools import count, cycle
 from operator import itemgetter
 from typing import Any, Callable, Iterator
+from urllib.parse import parse_qsl
 
 from . import exceptions
 from .log import get_logger
@@ -141,6 +142,13 @@ class Connection:
             prefix, _, rest = url.partition('+')
             self.uri_prefix = prefix
             return dict(params, transport=prefix, hostname=rest)
+        if self._transport_can_parse_url(scheme):
+            # e.g. mongodb://h1,h2/db?replicaSet=x: the transport parses the
+            # URL itself; query options still reach it as transport options
+            query = dict(parse_qsl(url.partition('?')[2]))
+            if query:
+                self.transport_options = {**query, **self.transport_options}
+            return dict(params, transport=scheme, hostname=url)
         parsed = parse_url(url)
         params = dict(params, hostname=parsed.pop('hostname'))
         options = {}
@@ -152,8 +160,6 @@ class Connection:
                 options[key] = value
         if options:
             self.transport_options = {**options, **self.transport_options}
-        if self._transport_can_parse_url(params.get('transport')):
-            params['hostname'] = url
         return params
 
     @staticmethod
@@ -532,7 +538,7 @@ class Connection:
             ('userid', self.userid or D.get('userid')),
             ('password', self.password or D.get('password')),
             ('virtual_host', self.virtual_host or D.get('virtual_host')),
-            ('port', self.port or D.get('port')),
+            ('port', self._default_port(D)),
             ('insist', self.insist),
             ('ssl', self.ssl),
             ('transport', transport_cls),
@@ -550,6 +556,14 @@ class Connection:
         return hash((self.transport_cls, self.hostname, self.userid, self.password,
                      self.virtual_host, self.port, repr(self.ssl),
                      repr(sorted(self.transport_options.items()))))
+
+    def _default_port(self, D: dict | None = None) -> Any:
+        """The port in use: ours, else the transport's default."""
+        if self.port:
+            return self.port
+        D = self.transport.default_connection_params if D is None else D
+        port = D.get('port')
+        return getattr(self.transport, 'default_port', None) if port is None else port
 
     def info(self) -> dict:
         """Get connection info."""
@@ -605,7 +619,9 @@ class Connection:
     @property
     def host(self) -> str:
         """The host as a host name/port pair separated by colon."""
-        return ':'.join([str(self.hostname), str(self.port)])
+        D = self.transport.default_connection_params
+        hostname = self.hostname or D.get('hostname') or 'localhost'
+        return f'{hostname}:{self._default_port(D)}'
 
     def supports_exchange_type(self, exchange_type: str) -> bool:
         """Return true if the transport implements ``exchange_type``."""

@@ -369,3 +369,10 @@ def test_eqhash_is_equal_for_equal_parameters_only():
     c = Connection('memory://h/other', transport_options={'x': 1})
     assert a.__eqhash__() == b.__eqhash__()
     assert a.__eqhash__() != c.__eqhash__()
+
+
+def test_transport_that_parses_its_own_url_gets_it_verbatim():
+    url = 'mongodb://h1:27018,h2/db?replicaSet=x'
+    conn = Connection(url)
+    assert conn.transport_cls == 'mongodb'
+    assert conn.hostname == url
