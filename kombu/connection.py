@@ -575,6 +575,8 @@ class Connection:
         """Convert connection parameters to URL form (password masked by default)."""
         hostname = self.hostname or 'localhost'
         if self.uri_prefix:
+            if not include_password:
+                hostname = maybe_sanitize_url(hostname, mask)
             return f'{self.uri_prefix}+{hostname}'
         if '://' in hostname:  # the transport parses its own URLs
             if include_password:

@@ -77,7 +77,8 @@ class TestParams:
         c = Connection('sqla+postgresql://u:p@h/db')
         assert c.transport_cls == 'sqla' and c.uri_prefix == 'sqla'
         assert c.hostname == 'postgresql://u:p@h/db'
-        assert c.as_uri() == 'sqla+postgresql://u:p@h/db'
+        assert c.as_uri() == 'sqla+postgresql://u:**@h/db'
+        assert c.as_uri(include_password=True) == 'sqla+postgresql://u:p@h/db'
         r = Connection('redis+socket:///tmp/redis.sock')
         assert r.transport_cls == 'redis' and r.uri_prefix == 'redis'
         assert r.hostname == 'socket:///tmp/redis.sock'
@@ -376,3 +377,11 @@ def test_transport_that_parses_its_own_url_gets_it_verbatim():
     conn = Connection(url)
     assert conn.transport_cls == 'mongodb'
     assert conn.hostname == url
+
+
+def test_as_uri_masks_the_password_of_a_prefixed_url():
+    conn = Connection('sqla+postgresql://user:secret@db.example.com/kombu')
+    assert conn.as_uri() == 'sqla+postgresql://user:**@db.example.com/kombu'
+    assert 'secret' not in repr(conn)
+    assert conn.as_uri(include_password=True) == \
+        'sqla+postgresql://user:secret@db.example.com/kombu'
