@@ -27,12 +27,17 @@ logger = logging.getLogger('kombu.transport.redis')
 #: Every window with publishes in flight, confirmed at interpreter exit.
 _open_windows: weakref.WeakSet = weakref.WeakSet()
 
+#: Seconds the exit-time confirmation may wait on a server that does not
+#: answer (exit must never hang on a stalled connection).
+EXIT_CONFIRM_TIMEOUT = 5.0
+
 
 @atexit.register
 def _confirm_at_exit() -> None:
     for window in list(_open_windows):
         window.close(on_error=lambda exc, n: logger.error(
-            '%d published message(s) could not be confirmed at exit: %r', n, exc))
+            '%d published message(s) could not be confirmed at exit: %r', n, exc),
+            timeout=EXIT_CONFIRM_TIMEOUT)
 
 
 def _is_noscript(exc: BaseException) -> bool:
@@ -182,6 +187,13 @@ class PublishWindow:
                 raise
         return conn
 
+    def _bound_socket_waits(self, timeout: float) -> None:
+        conn = self._connection()
+        conn.socket_timeout = conn.socket_connect_timeout = timeout
+        sock = getattr(conn, '_sock', None)
+        if sock is not None:
+            sock.settimeout(timeout)
+
     def _load(self, conn: Any, script: Any) -> None:
         try:
             conn.send_command('SCRIPT', 'LOAD', script.script, check_health=False)
@@ -191,9 +203,16 @@ class PublishWindow:
             raise
         self._loaded.add(script.sha)
 
-    def close(self, on_error: Callable[[BaseException, int], Any] | None = None) -> None:
-        """Confirm what is pending and give the connection back."""
+    def close(self, on_error: Callable[[BaseException, int], Any] | None = None,
+              timeout: float | None = None) -> None:
+        """Confirm what is pending and give the connection back.
+
+        With ``timeout``, every socket operation of the confirmation (reads,
+        and a reconnect to resend) gives up after that many seconds.
+        """
         try:
+            if timeout is not None and self.pending:
+                self._bound_socket_waits(timeout)
             self.confirm()
         except Exception as exc:  # noqa: BLE001 - reported to the caller
             if on_error is None:

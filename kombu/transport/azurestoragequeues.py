@@ -16,6 +16,12 @@ Transport options:
 * ``queue_name_prefix`` (default ``''``): prepended to every queue name.
 * ``polling_interval`` (default ``1``): seconds to wait between polls of
   empty queues.
+* ``visibility_timeout`` (default ``1800``, :attr:`Channel.default_visibility_timeout`):
+  seconds a received message stays invisible to other consumers while it
+  waits for its acknowledgement (whole seconds, 1 to 604800; a fraction is
+  rounded up).  If a consumer dies without acking, its messages are not
+  lost: they reappear in the queue when this time is up.  A message not
+  acked within this time is delivered again (maybe to another consumer).
 * ``queue_service_url``: the queue endpoint to use instead of the public
   one, e.g. an emulator: ``'http://127.0.0.1:10001/devstoreaccount1'``
   (Azurite).  The account key from the URL is the credential.
@@ -36,27 +42,42 @@ How messages are stored: each message dict is JSON-encoded into the text of
 one Storage Queue message.  AMQP queue names become Storage Queue names
 through :meth:`Channel.entity_name` (punctuation becomes ``-``), lower-cased,
 with runs of ``-`` collapsed, because Azure accepts only ``[a-z0-9-]``,
-3 to 63 characters; longer names are shortened with a hash suffix.  A
-message is deleted from Azure as soon as it is received (Storage Queues
-have no broker-side acknowledgement here, hence ``Channel.no_ack``); kombu
-keeps unacknowledged messages and sends them back to the queue when the
-channel closes or when they are rejected with ``requeue=True``.  Storage
-Queues have no fanout: exchanges are direct and topic.
+3 to 63 characters; longer names are shortened with a hash suffix.
+Storage Queues have no fanout: exchanges are direct and topic.
+
+Acknowledgement (at-least-once): a message is received with the
+``visibility_timeout`` and stays in Azure, hidden, until it is settled.  Its
+id and pop receipt travel with the delivered message.  ``ack()`` and
+``reject()`` delete it from Azure; ``requeue()``, ``basic_recover(requeue=True)``
+and closing the channel with it unacked make it visible again at once (and if
+that call fails, it reappears when the timeout lapses).  A consumer that
+crashes before acking loses nothing: the message comes back after the
+timeout.  Consumers with ``no_ack=True`` and ``basic_get(no_ack=True)`` delete
+it when it is received (at-most-once, as asked).  ``delivery_info['redelivered']``
+is true when Azure has handed the message out before (its dequeue count).
+An ack that comes after the timeout has lapsed and the message was received
+again (pop receipt no longer valid) is logged and ignored: the message stays
+and is processed again.  A Storage Queue message that is not a kombu message
+(not JSON) is logged and left in the queue.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import string
 from typing import Any
 
+from kombu.log import get_logger
 from kombu.utils.objects import cached_property
 
 from . import virtual
 from .virtual.base import Empty
 
 __all__ = ('Channel', 'Transport')
+
+logger = get_logger(__name__)
 
 #: Punctuation -> '-' (Storage Queue names are ``[a-z0-9-]``).
 CHARS_REPLACE_TABLE = {ord(c): ord('-') for c in string.punctuation}
@@ -67,6 +88,19 @@ _DASHES = re.compile('-{2,}')
 _INVALID = re.compile('[^a-z0-9-]')
 
 EXTRA_HINT = 'pip install "kombu[azurestoragequeues]"'
+
+#: Longest visibility timeout Azure accepts (seconds, 7 days).
+MAX_VISIBILITY_TIMEOUT = 7 * 24 * 3600
+
+#: Key of a received message dict that holds ``(queue, message id, pop receipt)``
+#: of the Azure message (not part of the stored message).
+_RECEIPT_KEY = '_azurestoragequeues_receipt'
+
+W_ACK_LATE = ('azurestoragequeues: could not delete message %s from queue %r: %s '
+              '(its visibility_timeout of %ss lapsed before the ack, so it was '
+              'received again, or it is gone); it may be processed again')
+W_RELEASE = ('azurestoragequeues: could not make message %s of queue %r visible '
+             'again: %r; it reappears when its visibility timeout lapses')
 
 
 def _import_sdk() -> Any:
@@ -93,19 +127,30 @@ def get_azure_error_classes() -> tuple[tuple, tuple, tuple]:
     return connection_errors, channel_errors, recoverable
 
 
+def _error_code(exc: Exception) -> str:
+    """The Azure error code of an SDK error (its class name if it has none)."""
+    code = getattr(exc, 'error_code', None)
+    return str(getattr(code, 'value', code) or type(exc).__name__)
+
+
 class Channel(virtual.Channel):
     """Azure Storage Queues channel."""
 
     domain_format = 'kombu%(vhost)s'
 
-    #: Messages are deleted from Azure when received (acks are local).
+    #: The documented value, kept for compatibility.  The engine does not read
+    #: it: messages stay in Azure (invisible) until acked; see the module docs.
     no_ack = True
+
+    #: Default of ``transport_options['visibility_timeout']`` (seconds).
+    default_visibility_timeout: int = 1800
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._queue_clients: dict[str, Any] = {}
         self._known_queues: set[str] = set()
         self.queue_service  # noqa: B018 - validate settings, create the client now
+        self.visibility_timeout  # noqa: B018 - validate it now
 
     # -- options ------------------------------------------------------------
 
@@ -122,6 +167,22 @@ class Channel(virtual.Channel):
     def queue_name_prefix(self) -> str:
         """Prefix added to every queue name (``transport_options['queue_name_prefix']``)."""
         return self.transport_options.get('queue_name_prefix', '')
+
+    @cached_property
+    def visibility_timeout(self) -> int:
+        """Seconds a received, unacked message stays hidden (``transport_options``)."""
+        raw = self.transport_options.get('visibility_timeout')
+        if raw is None:
+            return self.default_visibility_timeout
+        try:
+            value = math.ceil(float(raw)) if not isinstance(raw, bool) else 0
+        except (TypeError, ValueError, OverflowError):
+            value = 0
+        if not 1 <= value <= MAX_VISIBILITY_TIMEOUT:
+            raise ValueError(
+                'azurestoragequeues: visibility_timeout must be a number of seconds '
+                f'from 1 to {MAX_VISIBILITY_TIMEOUT}, got {raw!r}')
+        return value
 
     @cached_property
     def queue_service(self) -> Any:
@@ -220,6 +281,8 @@ class Channel(virtual.Channel):
 
     def _put(self, queue: str, message: dict, **kwargs: Any) -> None:
         from azure.core.exceptions import ResourceNotFoundError
+        if _RECEIPT_KEY in message:
+            message = {k: v for k, v in message.items() if k != _RECEIPT_KEY}
         data = json.dumps(message)
         try:
             self._client(queue).send_message(data)
@@ -232,13 +295,24 @@ class Channel(virtual.Channel):
         from azure.core.exceptions import ResourceNotFoundError
         client = self._client(queue)
         try:
-            message = client.receive_message()
+            message = client.receive_message(visibility_timeout=self.visibility_timeout)
         except ResourceNotFoundError:
             raise Empty()
         if message is None:
             raise Empty()
-        client.delete_message(message)
-        return json.loads(message.content)
+        try:
+            payload = json.loads(message.content)
+            if (message.dequeue_count or 0) > 1:
+                props = payload['properties']
+                props['delivery_info'] = {**(props.get('delivery_info') or {}),
+                                          'redelivered': True}
+        except Exception:
+            # not a kombu message: let it reappear (for other readers) after the timeout
+            logger.error('azurestoragequeues: cannot decode message %s of queue %r; '
+                         'left in the queue', message.id, queue, exc_info=True)
+            raise Empty()
+        payload[_RECEIPT_KEY] = (queue, message.id, message.pop_receipt)
+        return payload
 
     def _size(self, queue: str) -> int:
         from azure.core.exceptions import ResourceNotFoundError
@@ -271,11 +345,118 @@ class Channel(virtual.Channel):
     def basic_consume(self, queue: str, no_ack: bool, *args: Any, **kwargs: Any) -> str:
         """Consume from queue.
 
-        Messages are deleted from Azure when received whatever ``no_ack`` is;
-        with ``no_ack=False`` kombu keeps them until acked and sends
-        unacked ones back to the queue when the channel closes.
+        With ``no_ack=False`` a message stays in Azure, hidden for
+        ``visibility_timeout`` seconds, until it is acked (deleted) or
+        requeued/restored (visible again); with ``no_ack=True`` it is
+        deleted from Azure when received.
         """
         return super().basic_consume(queue, no_ack, *args, **kwargs)
+
+    # -- settlement of received messages ------------------------------------
+
+    @staticmethod
+    def _pop_receipt(message: Any) -> tuple | None:
+        """Take ``(queue, message id, pop receipt)`` off a delivered message (or None)."""
+        raw = getattr(message, '_raw', message)
+        if isinstance(raw, dict):
+            return raw.pop(_RECEIPT_KEY, None)
+        return None
+
+    def _delete_received(self, receipt: tuple) -> None:
+        """Delete a received message from Azure (its ack).
+
+        A stale pop receipt (the message was received again after its
+        visibility timeout) or a message/queue that is gone is logged, not
+        raised: the ack cannot be done, and nothing is lost.
+        """
+        from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+        queue, message_id, pop_receipt = receipt
+        try:
+            self._client(queue).delete_message(message_id, pop_receipt)
+        except ResourceNotFoundError as exc:
+            logger.warning(W_ACK_LATE, message_id, queue, _error_code(exc),
+                           self.visibility_timeout)
+        except HttpResponseError as exc:
+            if 'popreceipt' not in _error_code(exc).replace('_', '').lower():
+                raise
+            logger.warning(W_ACK_LATE, message_id, queue, _error_code(exc),
+                           self.visibility_timeout)
+
+    def _release_received(self, receipt: tuple) -> None:
+        """Make a received message visible again now (never raises).
+
+        If Azure cannot be told, the message reappears by itself when its
+        visibility timeout lapses.
+        """
+        queue, message_id, pop_receipt = receipt
+        try:
+            self._client(queue).update_message(message_id, pop_receipt,
+                                               visibility_timeout=0)
+        except Exception as exc:
+            logger.warning(W_RELEASE, message_id, queue, exc)
+
+    def _settle(self, message: Any, delete: bool) -> None:
+        receipt = self._pop_receipt(message)
+        if receipt is not None:
+            if delete:
+                self._delete_received(receipt)
+            else:
+                self._release_received(receipt)
+
+    def _deliver(self, raw_message: dict, queue: str) -> None:
+        tags = self._queue_consumers.get(queue)
+        if _RECEIPT_KEY in raw_message:
+            if not tags:
+                # nobody to hand it to: make it visible again rather than re-send it
+                logger.warning('azurestoragequeues: no consumer for queue %r; '
+                               'message made visible again', queue)
+                self._release_received(raw_message.pop(_RECEIPT_KEY))
+                return
+            if self._consumer_callbacks[tags[0]][1]:
+                # a no_ack consumer: it is acked on receipt
+                self._delete_received(raw_message.pop(_RECEIPT_KEY))
+        super()._deliver(raw_message, queue)
+
+    def basic_get(self, queue: str, no_ack: bool = False, **kwargs: Any) -> Any:
+        """Get one message; with ``no_ack`` it is deleted from Azure at once."""
+        message = super().basic_get(queue, no_ack, **kwargs)
+        if message is not None and no_ack:
+            self._settle(message, delete=True)
+        return message
+
+    def basic_ack(self, delivery_tag: Any, multiple: bool = False) -> None:
+        """Acknowledge: delete the message(s) from Azure."""
+        delivered = (self._qos or self.qos)._delivered
+        if multiple:
+            messages = [m for t, m in delivered.items() if t <= delivery_tag]
+        else:
+            messages = [delivered.get(delivery_tag)]
+        super().basic_ack(delivery_tag, multiple)
+        error = None
+        for message in messages:
+            if message is not None:
+                try:
+                    self._settle(message, delete=True)
+                except Exception as exc:
+                    # not deleted: it comes back after the visibility timeout
+                    error = error or exc
+        if error is not None:
+            raise error
+
+    def basic_reject(self, delivery_tag: Any, requeue: bool = False) -> None:
+        """Reject: delete the message from Azure, or make it visible again (``requeue``)."""
+        message = (self._qos or self.qos)._delivered.get(delivery_tag)
+        super().basic_reject(delivery_tag, requeue)   # requeue -> _restore
+        if not requeue and message is not None:
+            self._settle(message, delete=True)
+
+    def _restore(self, message: Any) -> None:
+        """Put an unacked message back: make it visible in Azure again at once."""
+        receipt = self._pop_receipt(message)
+        if receipt is None:
+            super()._restore(message)
+        else:
+            self._release_received(receipt)
 
     def close(self) -> None:
         super().close()

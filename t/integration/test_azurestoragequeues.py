@@ -5,7 +5,10 @@ specifics: queue naming (``entity_name``, ``queue_name_prefix``, Azure's
 name rules), the stored message format, the endpoint/credential options
 (``queue_service_url``, ``connection_string``, ``client_options``),
 ``polling_interval``, size/purge/delete, restore of unacked messages, error
-mapping and bad configuration.
+mapping and bad configuration; and at-least-once delivery: a consumer process
+killed before acking (its message comes back after ``visibility_timeout``),
+unacked messages hidden from others, ack/reject/no_ack deleting, requeue,
+recover and close making messages visible at once, ack(multiple) and a late ack.
 """
 from __future__ import annotations
 
@@ -293,3 +296,177 @@ def test_missing_account_or_key_is_a_clear_error():
             conn.default_channel  # noqa: B018
     finally:
         conn.release()
+
+
+# -- at-least-once: visibility timeout, ack deletes, requeue/close release ------------
+
+#: The consumer run as a subprocess by the crash test: it prints what it got,
+#: then hangs in the callback without acking until it is killed.
+_CRASHING_CONSUMER = r'''
+import json, sys, time
+from kombu import Connection, Exchange, Queue
+url, options, name = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+with Connection(url, transport_options=options) as conn:
+    def on_message(body, message):
+        print('GOT', json.dumps(body), flush=True)
+        time.sleep(120)
+    queue = Queue(name, Exchange(name), routing_key=name)
+    with conn.Consumer([queue], callbacks=[on_message]):
+        conn.drain_events(timeout=60)
+'''
+
+
+def _read_line(proc, timeout: float) -> str:
+    """The next stdout line of ``proc`` ('' if none comes within ``timeout``)."""
+    import selectors
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        if not sel.select(timeout):
+            return ''
+    return proc.stdout.readline()
+
+
+def _azure_messages(conn: Connection, name: str) -> int:
+    """How many messages Azure holds for queue ``name``, visible or not."""
+    channel = conn.default_channel
+    return channel._client(name).get_queue_properties().approximate_message_count
+
+
+def test_consumer_killed_before_ack_message_comes_back(a_url, unique_name):
+    import signal
+    import subprocess
+    import sys
+    vt = 2
+    options = {'queue_service_url': QUEUE_SERVICE_URL, 'polling_interval': 0.05,
+               'visibility_timeout': vt}
+    with _conn(a_url, visibility_timeout=vt) as conn:
+        sq = conn.SimpleQueue(unique_name)
+        try:
+            sq.put({'job': 42})
+            proc = subprocess.Popen(
+                [sys.executable, '-c', _CRASHING_CONSUMER, a_url, json.dumps(options),
+                 unique_name], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            try:
+                line = _read_line(proc, 30)
+                got_at = time.monotonic()
+                assert line.strip() == 'GOT {"job": 42}', proc.stderr.read() if not line else line
+            finally:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(10)
+                proc.stdout.close()
+                proc.stderr.close()
+            assert proc.returncode == -signal.SIGKILL
+            # still in Azure, hidden while the dead consumer's timeout runs
+            assert _azure_messages(conn, unique_name) == 1
+            if time.monotonic() - got_at < vt - 0.5:
+                assert sq.queue.get() is None
+            m = sq.get(timeout=vt + 10)
+            assert time.monotonic() - got_at >= vt - 1.0   # came back by the timeout
+            assert m.payload == {'job': 42}
+            assert m.delivery_info['redelivered'] is True
+            m.ack()
+            assert _azure_messages(conn, unique_name) == 0
+        finally:
+            sq.queue.delete()
+            sq.close()
+
+
+def test_unacked_message_is_invisible_to_others_and_ack_deletes(a_url, unique_name):
+    with _conn(a_url, visibility_timeout=1) as c1, _conn(a_url, visibility_timeout=1) as c2:
+        sq1, sq2 = c1.SimpleQueue(unique_name), c2.SimpleQueue(unique_name)
+        try:
+            sq1.put('once')
+            m = sq1.get(timeout=5)
+            assert m.payload == 'once' and m.delivery_info['redelivered'] is False
+            assert sq2.queue.get() is None                # hidden, not deleted
+            assert _azure_messages(c1, unique_name) == 1
+            m.ack()
+            assert _azure_messages(c1, unique_name) == 0
+            time.sleep(1.3)                               # past the visibility timeout
+            assert sq2.queue.get() is None and sq1.queue.get() is None
+            assert sq2.qsize() == 0
+        finally:
+            sq1.queue.delete()
+            sq1.close()
+            sq2.close()
+
+
+def test_requeue_recover_and_close_make_it_visible_at_once(a_url, unique_name):
+    # a long timeout: getting the message back within seconds proves the release
+    with _conn(a_url, visibility_timeout=600) as conn:
+        sq = conn.SimpleQueue(unique_name)
+        try:
+            sq.put('back')
+            m = sq.get(timeout=5)
+            m.requeue()
+            m = sq.get(timeout=5)
+            assert m.payload == 'back' and m.delivery_info['redelivered'] is True
+            assert conn.default_channel.basic_recover(requeue=True) == []
+            m = sq.get(timeout=5)
+            assert m.payload == 'back'
+            # leave it unacked and close: the next connection gets it now
+        except BaseException:
+            sq.queue.delete()
+            raise
+    with _conn(a_url, visibility_timeout=600) as conn:
+        sq = conn.SimpleQueue(unique_name)
+        try:
+            m = sq.get(timeout=5)
+            assert m.payload == 'back' and m.delivery_info['redelivered'] is True
+            m.ack()
+            assert _azure_messages(conn, unique_name) == 0
+        finally:
+            sq.queue.delete()
+            sq.close()
+
+
+def test_reject_and_no_ack_delete_at_once(a_url, unique_name):
+    q = Queue(unique_name, Exchange(unique_name), routing_key=unique_name)
+    with _conn(a_url, visibility_timeout=1) as conn:
+        bound = q(conn.default_channel)
+        bound.declare()
+        try:
+            producer = conn.Producer()
+            for body in ('rejected', 'got-no-ack', 'consumed-no-ack'):
+                producer.publish(body, exchange=q.exchange, routing_key=unique_name)
+            m = get_message(bound)
+            assert m.payload == 'rejected'
+            m.reject()
+            m = bound.get(no_ack=True)
+            assert m.payload == 'got-no-ack'
+            got = []
+            with conn.Consumer([q], no_ack=True, callbacks=[lambda b, m: got.append(b)]):
+                drain_until(conn, lambda: got)
+            assert got == ['consumed-no-ack']
+            assert _azure_messages(conn, unique_name) == 0
+            time.sleep(1.3)                               # nothing comes back
+            assert bound.get() is None
+        finally:
+            bound.delete()
+
+
+def test_ack_multiple_and_late_ack(a_url, unique_name, caplog):
+    with _conn(a_url, visibility_timeout=1) as conn:
+        sq = conn.SimpleQueue(unique_name)
+        channel = conn.default_channel
+        try:
+            for i in range(3):
+                sq.put(i)
+            got = [sq.get(timeout=5) for _ in range(3)]
+            assert sorted(m.payload for m in got) == [0, 1, 2]
+            channel.basic_ack(max(m.delivery_tag for m in got), multiple=True)
+            assert _azure_messages(conn, unique_name) == 0
+            # an ack that comes after the timeout lapsed and the message was
+            # received again cannot delete it: logged, and the message stays
+            sq.put('slow')
+            first = sq.get(timeout=5)
+            again = sq.get(timeout=10)                    # back after ~1 s
+            assert again.payload == 'slow' and again.delivery_info['redelivered']
+            first.ack()
+            assert 'could not delete message' in caplog.text
+            assert _azure_messages(conn, unique_name) == 1
+            again.ack()
+            assert _azure_messages(conn, unique_name) == 0
+        finally:
+            sq.queue.delete()
+            sq.close()

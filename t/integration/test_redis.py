@@ -853,3 +853,64 @@ def test_reference_kombu_consumes_what_we_publish(redis_url, tmp_path):
     raw = redis.Redis.from_url(redis_url)
     assert raw.llen(name) == 0
     raw.delete(f'_kombu.binding.{name}')
+
+
+def test_exit_confirmation_of_pipelined_publishes_is_bounded_by_its_timeout(redis_url):
+    # A relay in front of the real Redis stops forwarding (a stalled network):
+    # the exit-time confirmation must give up after its timeout and report the
+    # unconfirmed publish, never hang the exiting process.
+    import socket
+    import threading
+    import time
+    from urllib.parse import urlsplit
+
+    import redis
+
+    from kombu.transport._redis_publish import PublishWindow
+
+    upstream = urlsplit(redis_url)
+    frozen = threading.Event()
+    listener = socket.socket()
+    listener.bind(('127.0.0.1', 0))
+    listener.listen(4)
+
+    def pipe(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    return
+                while frozen.is_set():
+                    time.sleep(0.05)
+                dst.sendall(data)
+        except OSError:
+            pass
+
+    def accept():
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection((upstream.hostname, upstream.port or 6379))
+            threading.Thread(target=pipe, args=(client, server), daemon=True).start()
+            threading.Thread(target=pipe, args=(server, client), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    pool = redis.ConnectionPool(host='127.0.0.1', port=listener.getsockname()[1])
+
+    class Script:
+        sha = 'f' * 40
+        script = 'return 1'
+
+    window = PublishWindow(pool, window=100, errors=(redis.ConnectionError, redis.TimeoutError))
+    window._connection().connect()   # handshake through the relay while it forwards
+    window._loaded.add(Script.sha)
+    frozen.set()
+    window.send(Script, ['k'], ['v'])
+    failures = []
+    t0 = time.monotonic()
+    window.close(on_error=lambda exc, n: failures.append(n), timeout=0.3)
+    assert time.monotonic() - t0 < 5
+    assert failures == [1]   # the unconfirmed publish is reported, not dropped silently
+    listener.close()

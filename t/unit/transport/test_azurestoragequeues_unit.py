@@ -62,7 +62,9 @@ def test_alias_resolves_and_documented_defaults():
     assert resolve_transport('azurestoragequeues') is asq.Transport
     assert asq.Transport.Channel is asq.Channel
     assert asq.Transport.polling_interval == 1 and asq.Transport.default_port is None
-    assert asq.Channel.no_ack is True
+    # documented as True (delete on receipt); False here: at-least-once, see the module
+    assert asq.Channel.no_ack is True  # documented value; acks are still honoured
+    assert asq.Channel.default_visibility_timeout == 1800
     assert asq.Channel.domain_format == 'kombu%(vhost)s'
     for name in ('basic_consume', 'conninfo', 'entity_name', 'queue_name_prefix',
                  'queue_service', 'transport_options'):
@@ -192,12 +194,18 @@ class FakeQueue:
     def send_message(self, content):
         self._q().append(content)
 
-    def receive_message(self):
+    def receive_message(self, visibility_timeout=None):
+        assert visibility_timeout is not None
         q = self._q()
-        return SimpleNamespace(content=q.popleft()) if q else None
+        return SimpleNamespace(content=q.popleft(), id='id', pop_receipt='pr',
+                               dequeue_count=1) if q else None
 
-    def delete_message(self, message):
-        pass
+    def delete_message(self, message, pop_receipt=None):
+        self._q()
+        raise azexc.ResourceNotFoundError('MessageNotFound')
+
+    def update_message(self, message, pop_receipt=None, visibility_timeout=None):
+        raise azexc.ServiceRequestError('connection refused')
 
     def clear_messages(self):
         self._q().clear()
@@ -243,3 +251,37 @@ def test_primitives_on_missing_queue(fake):
         ch._new_queue('gone')
         ch._new_queue('gone')                              # idempotent
         assert ch._purge('gone') == 0
+
+
+def test_settlement_failures_are_logged(fake, caplog):
+    # acking a message Azure no longer has, or failing to release one, is
+    # logged, not raised: the ack/release cannot change anything any more
+    with Connection(URL) as c:
+        ch = c.default_channel
+        ch._put('q1', {'body': 'x', 'properties': {}})
+        m = ch.basic_get('q1')
+        assert m._raw[asq._RECEIPT_KEY] == ('q1', 'id', 'pr')
+        m.ack()
+        assert "could not delete message id from queue 'q1'" in caplog.text
+        ch._put('q1', {'body': 'y', 'properties': {}})
+        m = ch.basic_get('q1')
+        m.requeue()
+        assert 'reappears when its visibility timeout lapses' in caplog.text
+        assert asq._RECEIPT_KEY not in m._raw
+
+
+@pytest.mark.parametrize('value,expected', [
+    (None, 1800), (1, 1), (30, 30), ('45', 45), (1.2, 2), (604800, 604800),
+])
+def test_visibility_timeout_option(recorder, value, expected):
+    options = {} if value is None else {'visibility_timeout': value}
+    with Connection(URL, transport_options=options) as c:
+        assert c.default_channel.visibility_timeout == expected
+
+
+@pytest.mark.parametrize('value', [0, -1, 0.0, 604801, 'soon', True, [], float('inf')])
+def test_bad_visibility_timeout_names_the_value(recorder, value):
+    with Connection(URL, transport_options={'visibility_timeout': value}) as c:
+        with pytest.raises(ValueError, match='visibility_timeout') as excinfo:
+            c.default_channel  # noqa: B018
+        assert repr(value) in str(excinfo.value)

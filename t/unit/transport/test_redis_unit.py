@@ -315,3 +315,4 @@ def test_close_reports_what_could_not_be_confirmed():
     seen = []
     window.close(on_error=lambda exc, n: seen.append(n))
     assert seen == [1] and pool.released == 1
+

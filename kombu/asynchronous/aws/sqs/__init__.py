@@ -1,0 +1,1 @@
+"""Async Amazon SQS Client."""
