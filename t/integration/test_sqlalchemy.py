@@ -7,13 +7,11 @@ shared transport suite (``TransportSuite``) runs on both as well.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import socket
 import subprocess
 import sys
 import textwrap
-import time
 import uuid
 from pathlib import Path
 
@@ -429,32 +427,40 @@ def test_two_consumer_processes_get_every_message_once(url, conn, queue_name):
     assert conn.default_channel.queue_declare(queue_name, passive=True).message_count == 0
 
 
-def _child_consume(conn: Connection, queue_name: str, out) -> None:
-    try:
-        out.put([conn.default_channel.basic_get(queue_name, no_ack=True).payload
-                 for _ in range(3)])
-    except BaseException as exc:
-        out.put(repr(exc))
+FORK_SCRIPT = textwrap.dedent("""
+    import os, sys
+    from kombu import Connection
+    url, queue_name = sys.argv[1], sys.argv[2]
+    conn = Connection(url, transport_options={'polling_interval': 0.01})
+    for i in range(6):
+        conn.Producer().publish(i, routing_key=queue_name)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child uses the parent's Connection object
+        os.close(read_end)
+        got = [conn.default_channel.basic_get(queue_name, no_ack=True).payload
+               for _ in range(3)]
+        os.write(write_end, repr(got).encode())
+        os._exit(0)
+    os.close(write_end)
+    child_got = os.read(read_end, 1000).decode()
+    _, status = os.waitpid(pid, 0)
+    ch = conn.default_channel
+    parent_got = [ch.basic_get(queue_name, no_ack=True).payload for _ in range(3)]
+    ch.queue_delete(queue_name)
+    conn.release()
+    print(child_got, os.waitstatus_to_exitcode(status), parent_got)
+""")
 
 
-def test_forked_child_uses_its_own_db_connections(url, queue_name):
-    """A child using the parent's Connection must not break the parent's pooled connections."""
+def test_forked_child_uses_its_own_db_connections(url, unique_name):
+    """A child using the parent's Connection must not break the parent's pooled connections.
+
+    Runs in a fresh single-threaded interpreter: forking the test runner
+    itself (with other tests' threads alive) can inherit a held lock.
+    """
     if not hasattr(os, 'fork'):
         pytest.skip('no fork')
-    conn = Connection(url, transport_options=FAST)
-    try:
-        for i in range(6):
-            conn.Producer().publish(i, routing_key=queue_name)
-        ctx = multiprocessing.get_context('fork')
-        out = ctx.Queue()
-        child = ctx.Process(target=_child_consume, args=(conn, queue_name, out))
-        child.start()
-        got = out.get(timeout=30)
-        child.join(30)
-        assert got == [0, 1, 2]
-        assert child.exitcode == 0
-        time.sleep(0.05)
-        ch = conn.default_channel
-        assert [ch.basic_get(queue_name, no_ack=True).payload for _ in range(3)] == [3, 4, 5]
-    finally:
-        conn.release()
+    out = subprocess.run([sys.executable, '-c', FORK_SCRIPT, url, unique_name],
+                         capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ['[0,', '1,', '2]', '0', '[3,', '4,', '5]'], out.stderr
