@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterator
 from uuid import NAMESPACE_OID, getnode, uuid3
 
 from kombu.entity import Exchange, Queue
+from kombu.exceptions import ChannelError
 from kombu.messaging import Consumer
 from kombu.utils.uuid import uuid
 
@@ -86,11 +87,15 @@ def declaration_cached(entity: Any, channel: Any) -> bool:
     return hash(entity) in declared or entity in declared
 
 
+class _UnboundEntity(ChannelError, ValueError):
+    """maybe_declare() of an unbound entity with no channel (a ChannelError, and a ValueError)."""
+
+
 def _bound(entity: Any, channel: Any) -> Any:
     if channel is not None and (not entity.is_bound or entity.channel is not channel):
         return entity.bind(channel)
     if not entity.is_bound:
-        raise ValueError(f'maybe_declare: {entity!r} is not bound and no channel given')
+        raise _UnboundEntity(f'maybe_declare: {entity!r} is not bound and no channel given')
     return entity
 
 

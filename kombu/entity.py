@@ -171,13 +171,14 @@ class Exchange(_Entity):
     def Message(self, body: Any, delivery_mode: Any = None, properties: dict | None = None,
                 **kwargs: Any) -> Any:
         """Create message instance to be sent with :meth:`publish`."""
+        channel = self.channel  # NotBoundError before touching the body
         properties = {} if properties is None else properties
         properties['delivery_mode'] = maybe_delivery_mode(delivery_mode or self.delivery_mode)
         if isinstance(body, str):
             if not kwargs.get('content_encoding'):
                 kwargs['content_encoding'] = 'utf-8'
             body = body.encode(kwargs['content_encoding'])
-        return self.channel.prepare_message(body, properties=properties, **kwargs)
+        return channel.prepare_message(body, properties=properties, **kwargs)
 
     def publish(self, message: Any, routing_key: str | None = None, mandatory: bool = False,
                 immediate: bool = False, exchange: str | None = None) -> Any:
@@ -515,9 +516,9 @@ class Queue(_Entity):
     def __repr__(self) -> str:
         if self.bindings:
             bindings = ', '.join(map(str, self.bindings))
-            return self._repr_entity(f'Queue {_reprstr(self.name)} -> [{bindings}]')
+            return self._repr_entity(f'Queue {self.name} -> [{bindings}]')
         return self._repr_entity(
-            f'Queue {_reprstr(self.name)} -> {self.exchange!r} -> {self.routing_key}')
+            f'Queue {self.name} -> {self.exchange!r} -> {self.routing_key}')
 
     @classmethod
     def from_dict(cls, queue: str, **options: Any) -> Queue:
