@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterator
 from urllib.parse import parse_qsl
 
 from . import exceptions
+from .exceptions import ChannelLimitExceeded, ConnectionLimitExceeded  # noqa: F401 - docs name them here
 from .log import get_logger
 from .resource import Resource
 from .transport import get_transport_cls, supports_librabbitmq

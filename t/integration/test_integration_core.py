@@ -27,7 +27,8 @@ from kombu.exceptions import ContentDisallowed
 #: Transports that honour message priorities (given ``max_priority`` on the queue),
 #: with the order in which priorities 1, 9, 5 come out: AMQP delivers the highest
 #: number first, the Redis transport the lowest (0 is its highest priority).
-PRIORITY_TRANSPORTS = {'pyamqp': [9, 5, 1], 'redis': [1, 5, 9]}
+PRIORITY_TRANSPORTS = {'pyamqp': [9, 5, 1], 'redis': [1, 5, 9], 'mongodb': [9, 5, 1],
+                       'zookeeper': [9, 5, 1]}
 
 
 def drain_until(conn: Connection, predicate, timeout: float = 5.0) -> None:
