@@ -60,6 +60,7 @@ import string
 from datetime import timedelta
 from typing import Any
 
+from kombu.utils.imports import import_extra
 from kombu.utils.objects import cached_property
 
 from . import virtual
@@ -77,7 +78,6 @@ MAX_LOCK_DURATION = 300
 #: Shortest wait of one receive call (``wait_time_seconds=0`` uses it).
 MIN_WAIT = 0.01
 
-EXTRA_HINT = 'pip install "kombu[azureservicebus]"'
 
 #: Key of the returned message dict that holds the received SDK message
 #: (peek-lock mode); not part of the stored message.
@@ -85,14 +85,9 @@ _LOCK_KEY = '_azureservicebus_lock'
 
 
 def _import_sdk() -> Any:
-    try:
-        import azure.servicebus as sdk
-        import azure.servicebus.management  # noqa: F401
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            'The azureservicebus transport needs the azure-servicebus library: '
-            f'{EXTRA_HINT}') from exc
-    return sdk
+    purpose, library = 'The azureservicebus transport', 'azure-servicebus'
+    import_extra('azure.servicebus.management', 'azureservicebus', purpose, library)
+    return import_extra('azure.servicebus', 'azureservicebus', purpose, library)
 
 
 def get_servicebus_error_classes() -> tuple[tuple, tuple, tuple]:

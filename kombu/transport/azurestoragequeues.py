@@ -70,6 +70,7 @@ import string
 from typing import Any
 
 from kombu.log import get_logger
+from kombu.utils.imports import import_extra
 from kombu.utils.objects import cached_property
 
 from . import virtual
@@ -87,7 +88,6 @@ _MIN_NAME = 3
 _DASHES = re.compile('-{2,}')
 _INVALID = re.compile('[^a-z0-9-]')
 
-EXTRA_HINT = 'pip install "kombu[azurestoragequeues]"'
 
 #: Longest visibility timeout Azure accepts (seconds, 7 days).
 MAX_VISIBILITY_TIMEOUT = 7 * 24 * 3600
@@ -104,13 +104,8 @@ W_RELEASE = ('azurestoragequeues: could not make message %s of queue %r visible 
 
 
 def _import_sdk() -> Any:
-    try:
-        import azure.storage.queue as sdk
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            'The azurestoragequeues transport needs the azure-storage-queue library: '
-            f'{EXTRA_HINT}') from exc
-    return sdk
+    return import_extra('azure.storage.queue', 'azurestoragequeues',
+                        'The azurestoragequeues transport', library='azure-storage-queue')
 
 
 def get_azure_error_classes() -> tuple[tuple, tuple, tuple]:

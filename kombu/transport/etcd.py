@@ -45,6 +45,7 @@ from urllib.parse import quote
 
 from kombu.transport import virtual
 from kombu.transport.virtual.base import Empty
+from kombu.utils.imports import import_extra
 
 __all__ = ('Channel', 'Transport')
 
@@ -58,15 +59,9 @@ LOCK_WAIT = 0.5
 _URL_SAFE = "/!$&'()*+,;=:@-._~"
 _restore_counter = count(1)
 
-_MISSING = 'The etcd transport requires python-etcd: pip install "kombu[etcd]"'
-
 
 def _import_etcd() -> Any:
-    try:
-        import etcd
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(_MISSING) from exc
-    return etcd
+    return import_extra('etcd', 'etcd', 'The etcd transport', library='python-etcd')
 
 
 def _error_classes() -> tuple[tuple, tuple]:

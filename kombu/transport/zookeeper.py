@@ -60,6 +60,7 @@ from urllib.parse import quote
 from kombu.exceptions import ChannelError
 from kombu.transport import virtual
 from kombu.transport.virtual.base import Empty
+from kombu.utils.imports import import_extra
 
 __all__ = ('Channel', 'Transport')
 
@@ -73,18 +74,13 @@ _SAFE = "!\"#$&'()*+,-.:;<=>?@[\\]^_`{|}~"
 
 _restore_counter = count(1)
 
-_MISSING = 'The zookeeper transport requires kazoo: pip install "kombu[zookeeper]"'
+_KAZOO_MODULES = ('kazoo.client', 'kazoo.exceptions', 'kazoo.recipe.queue', 'kazoo.retry')
 
 
 def _import_kazoo() -> Any:
-    try:
-        import kazoo.client
-        import kazoo.exceptions
-        import kazoo.recipe.queue
-        import kazoo.retry
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(_MISSING) from exc
-    return kazoo
+    for name in _KAZOO_MODULES:
+        import_extra(name, 'zookeeper', 'The zookeeper transport')
+    return import_extra('kazoo', 'zookeeper', 'The zookeeper transport')
 
 
 def _error_classes() -> tuple[tuple, tuple]:

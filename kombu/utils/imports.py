@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import importlib
+from types import ModuleType
 from typing import Any, Callable, Mapping
 
-__all__ = ('symbol_by_name', 'instantiate')
+__all__ = ('symbol_by_name', 'instantiate', 'import_extra')
 
 
 def symbol_by_name(name: Any, aliases: Mapping[str, str] | None = None,
@@ -51,3 +52,33 @@ def symbol_by_name(name: Any, aliases: Mapping[str, str] | None = None,
 def instantiate(name: Any, *args: Any, **kwargs: Any) -> Any:
     """Instantiate class by name (see :func:`symbol_by_name`)."""
     return symbol_by_name(name)(*args, **kwargs)
+
+
+def import_extra(module: str, extra: str, purpose: str,
+                 library: str | None = None) -> ModuleType:
+    """Import the optional client library ``module`` that a kombu extra installs.
+
+    Parameters:
+        module: dotted name of the module to import (``'azure.storage.queue'``).
+        extra: the kombu extra that installs it (``'azurestoragequeues'`` for
+            ``pip install "kombu[azurestoragequeues]"``).
+        purpose: what needs it, as the subject of the error message
+            (``'The etcd transport'``).
+        library: the library's name as users know it (default: the top-level
+            package of ``module``).
+
+    Returns:
+        The imported module (as :func:`importlib.import_module` returns it).
+
+    Raises:
+        ImportError: ``'<purpose> requires the <library> library: pip install
+            "kombu[<extra>]"'``, chained from the original error, with
+            ``name`` set to the module that could not be imported.
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        library = library or module.partition('.')[0]
+        raise ImportError(
+            f'{purpose} requires the {library} library: pip install "kombu[{extra}]"',
+            name=exc.name or module) from exc

@@ -49,6 +49,7 @@ import os
 import threading
 from typing import Any
 
+from kombu.utils.imports import import_extra
 from kombu.utils.json import dumps, loads
 
 from .. import virtual
@@ -58,7 +59,6 @@ __all__ = ('Channel', 'Transport')
 
 logger = logging.getLogger(__name__)
 
-E_MISSING = 'The SQLAlchemy transport needs the SQLAlchemy library: pip install "kombu[sqlalchemy]"'
 
 #: Database servers (READ COMMITTED by default here, which keeps InnoDB from
 #: taking gap locks that block publishers; the driver gets connect_timeout).
@@ -82,11 +82,7 @@ _tables_ready: set[tuple] = set()
 
 def _import_sqlalchemy() -> Any:
     """Import SQLAlchemy, or raise ImportError naming the extra."""
-    try:
-        import sqlalchemy
-    except ImportError as exc:
-        raise ImportError(E_MISSING) from exc
-    return sqlalchemy
+    return import_extra('sqlalchemy', 'sqlalchemy', 'The SQLAlchemy transport', 'SQLAlchemy')
 
 
 def _dispose_engines_after_fork() -> None:
