@@ -281,6 +281,20 @@ class ConsumingMixin:
             if len(self._pending_acks) >= self.ack_batch_size:
                 self._flush_acks()
 
+    def _on_ack(self, messages: list) -> None:
+        """Acked: drop them from the unacked hash/index (batched, see :meth:`_queue_ack`)."""
+        for message in messages:
+            self._queue_ack(message)
+
+    def _on_reject(self, messages: list, requeue: bool) -> None:
+        """Rejected without requeue: drop them like acked ones (requeue already restored them)."""
+        if not requeue:
+            self._on_ack(messages)
+
+    def _restore_at_beginning(self, message: Any) -> None:
+        """Move a rejected message from the unacked hash back to the head of its queue."""
+        self._restore_messages([message])
+
     def _take_acks(self) -> list:
         acks, self._pending_acks = self._pending_acks, []
         return acks

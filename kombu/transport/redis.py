@@ -123,34 +123,15 @@ class QoS(virtual.QoS):
     """Redis Ack Emulation.
 
     Every delivered message is already in the unacked hash/index when it
-    reaches us (the fetch script put it there atomically), so :meth:`append`
-    only records it locally.  :meth:`ack` queues the message's Redis tag; the
+    reaches us (the fetch script put it there atomically), so the engine's
+    :meth:`append` only records it locally.  Acking (and rejecting without
+    requeue) queues the message's Redis tag (:meth:`Channel._on_ack`); the
     queued tags are removed with the next fetch (same round trip), or earlier
     when ``ack_batch_size`` are pending, before the consumer blocks, and when
     the channel closes.
     """
 
     restore_at_shutdown = True
-
-    def append(self, message: Any, delivery_tag: Any) -> None:
-        """Append message to transactional state."""
-        self._delivered[delivery_tag] = message
-
-    def ack(self, delivery_tag: Any) -> None:
-        """Acknowledge message and remove from transactional state."""
-        message = self._delivered.pop(delivery_tag, None)
-        if message is not None:
-            self.channel._queue_ack(message)
-
-    def reject(self, delivery_tag: Any, requeue: bool = False) -> None:
-        """Remove from transactional state and requeue message."""
-        if requeue:
-            message = self._delivered.get(delivery_tag)
-            if message is not None:
-                self.channel._restore_messages([message], leftmost=False)
-            self._delivered.pop(delivery_tag, None)
-        else:
-            self.ack(delivery_tag)
 
     @contextmanager
     def pipe_or_acquire(self, pipe: Any = None, client: Any = None) -> Iterator[Any]:
@@ -169,8 +150,7 @@ class QoS(virtual.QoS):
             list: ``(exception, message)`` for messages that could not be
             restored now (they come back after ``visibility_timeout``).
         """
-        messages = list(self._delivered.values())
-        self._delivered.clear()
+        messages = self.take_all()
         try:
             self.channel._restore_messages(messages, client=client)
         except self.channel.connection.connection_errors as exc:
@@ -183,9 +163,9 @@ class QoS(virtual.QoS):
         ``tag`` is the channel's delivery tag, or the message's Redis tag
         (``properties['delivery_tag']``).
         """
-        message = self._delivered.pop(tag, None)
-        if message is not None:
-            self.channel._restore_messages([message], client=client, leftmost=leftmost)
+        messages = self.take(tag)
+        if messages:
+            self.channel._restore_messages(messages, client=client, leftmost=leftmost)
         else:
             self.channel._restore_tags([tag], client=client, leftmost=leftmost)
 
@@ -630,8 +610,7 @@ class Channel(ConsumingMixin, virtual.Channel):
         self._ready.clear()
         qos = self._qos
         if qos is not None and qos.restore_at_shutdown and self.do_restore:
-            tags += [t for t in map(self._redis_tag, qos._delivered.values()) if t]
-            qos._delivered.clear()
+            tags += [t for t in map(self._redis_tag, qos.take_all()) if t]
         if not tags and not self._pending_acks:
             return
         try:

@@ -381,6 +381,25 @@ def test_reject_requeue_and_reject_drop(make_conn, prefix, raw):
     assert raw.hlen(f'{prefix}unacked') == 0 and raw.llen(f'{prefix}rj') == 0
 
 
+def test_ack_multiple_removes_every_settled_message_from_the_unacked_hash(
+        make_conn, prefix, raw):
+    conn = make_conn()
+    queue = Queue('am', Exchange('am'), 'am')
+    channel = conn.channel()
+    bound = queue(channel)
+    bound.declare()
+    producer = conn.Producer(channel)
+    for i in range(3):
+        producer.publish({'i': i}, exchange=queue.exchange, routing_key='am')
+    got = [bound.get() for _ in range(3)]
+    assert raw.hlen(f'{prefix}unacked') == 3
+    channel.basic_ack(got[1].delivery_tag, multiple=True)
+    channel._flush_acks()
+    assert raw.hlen(f'{prefix}unacked') == 1
+    channel.close()                      # the third goes back to the queue
+    assert raw.hlen(f'{prefix}unacked') == 0 and raw.llen(f'{prefix}am') == 1
+
+
 def test_without_ack_emulation_nothing_is_tracked(make_conn, prefix, raw):
     conn = make_conn(ack_emulation=False)
     queue = Queue('noemu', Exchange('noemu'), 'noemu')

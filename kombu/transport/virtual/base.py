@@ -5,8 +5,9 @@ Emulates the AMQ API for non-AMQ transports.  A backend subclasses
 primitives of :class:`AbstractChannel` (``_new_queue``, ``_has_queue``,
 ``_put``, ``_get``, ``_size``, ``_purge``, ``_delete``; optionally
 ``_put_fanout``/``_queue_bind``/``_queue_unbind``/``get_table`` for shared
-fanout tables, ``_restore``/``_restore_at_beginning`` for requeueing and
-``Transport._wait_for_messages`` for a blocking wait).  Everything else
+fanout tables, ``_restore``/``_restore_at_beginning`` for requeueing,
+``_on_ack``/``_on_reject`` to settle acked/rejected messages on the backend
+and ``Transport._wait_for_messages`` for a blocking wait).  Everything else
 lives here: exchange routing with a route cache, the broker state, QoS
 (prefetch window, unacked messages, restore), consumers and delivery.
 
@@ -211,7 +212,12 @@ class QoS:
     """Quality of Service guarantees.
 
     Only supports `prefetch_count` at this point.  Unacked messages are kept
-    in an insertion-ordered dict keyed by delivery tag.
+    in an insertion-ordered dict keyed by delivery tag; :meth:`take` and
+    :meth:`take_all` remove and return them.  Settling a message tells the
+    channel through its hooks: :meth:`ack`/:meth:`ack_multiple` call
+    ``channel._on_ack(messages)`` and :meth:`reject` calls
+    ``channel._on_reject(messages, requeue)`` (after ``_restore_at_beginning``
+    when requeueing), each after the messages left the unacked state.
 
     Arguments:
         channel (ChannelT): Connection channel.
@@ -262,20 +268,49 @@ class QoS:
     def get(self, delivery_tag: Any) -> Any:
         return self._delivered[delivery_tag]
 
+    def take(self, delivery_tag: Any, multiple: bool = False) -> list:
+        """Remove unacked messages from the transactional state and return them.
+
+        Arguments:
+            delivery_tag (int): the message's delivery tag.
+            multiple (bool): take every unacked message up to and including
+                ``delivery_tag`` instead.
+
+        Returns:
+            list: the messages taken, in delivery order (empty for an unknown
+            or already settled tag).  Settling them is up to the caller.
+        """
+        delivered = self._delivered
+        if multiple:
+            return [delivered.pop(tag) for tag in [t for t in delivered if t <= delivery_tag]]
+        message = delivered.pop(delivery_tag, None)
+        return [] if message is None else [message]
+
+    def take_all(self) -> list:
+        """Remove every unacked message and return them, in delivery order."""
+        messages = list(self._delivered.values())
+        self._delivered.clear()
+        return messages
+
     def ack(self, delivery_tag: Any) -> None:
         """Acknowledge message and remove from transactional state."""
-        self._delivered.pop(delivery_tag, None)
+        self._acked(self.take(delivery_tag))
 
     def ack_multiple(self, delivery_tag: Any) -> None:
         """Acknowledge every unacked message up to and including ``delivery_tag``."""
-        for tag in [t for t in self._delivered if t <= delivery_tag]:
-            self.ack(tag)
+        self._acked(self.take(delivery_tag, multiple=True))
+
+    def _acked(self, messages: list) -> None:
+        if messages:
+            self.channel._on_ack(messages)
 
     def reject(self, delivery_tag: Any, requeue: bool = False) -> None:
         """Remove from transactional state and requeue message."""
-        message = self._delivered.pop(delivery_tag, None)
-        if requeue and message is not None:
-            self.channel._restore_at_beginning(message)
+        messages = self.take(delivery_tag)
+        if messages:
+            if requeue:
+                self.channel._restore_at_beginning(messages[0])
+            self.channel._on_reject(messages, requeue)
 
     def restore_unacked(self) -> list:
         """Restore all unacknowledged messages.
@@ -288,11 +323,9 @@ class QoS:
             list: ``(exception, message)`` for each message that could not
             be restored.
         """
-        delivered = self._delivered
-        if not delivered:
+        messages = self.take_all()
+        if not messages:
             return []
-        messages = list(delivered.values())
-        delivered.clear()
         if self.channel.restore_to_head:
             messages.reverse()
             restore = self.channel._restore_at_beginning
@@ -473,7 +506,9 @@ class Channel(AbstractChannel, base.StdChannel):
     primitives: :meth:`_put_fanout`, :meth:`_queue_bind`,
     :meth:`_queue_unbind`, :meth:`get_table` (shared binding tables; a
     channel overriding ``get_table`` gets no route cache), :meth:`_restore`,
-    :meth:`_restore_at_beginning` and :attr:`restore_to_head`.
+    :meth:`_restore_at_beginning` and :attr:`restore_to_head`, and the
+    settlement hooks :meth:`_on_ack` / :meth:`_on_reject` for backends that
+    must be told when a delivered message is acked or rejected.
     """
 
     #: message class used.
@@ -1072,6 +1107,27 @@ class Channel(AbstractChannel, base.StdChannel):
     def _restore_at_beginning(self, message: Message) -> None:
         """Put an unacked message back at the head of its queue (default: tail)."""
         return self._restore(message)
+
+    def _on_ack(self, messages: list) -> None:
+        """Hook: tell the backend that ``messages`` were acknowledged.
+
+        Called by the :class:`QoS` (``basic_ack``, also with ``multiple=True``)
+        with the :class:`Message` objects it has just removed from its unacked
+        state, in delivery order; never with an empty list.  An exception
+        propagates to the caller of ``ack()``; the messages stay settled
+        locally (the backend's own redelivery brings them back).  Default:
+        nothing to do.
+        """
+
+    def _on_reject(self, messages: list, requeue: bool) -> None:
+        """Hook: tell the backend that ``messages`` were rejected.
+
+        Called by the :class:`QoS` (``basic_reject``) with the messages it has
+        just removed from its unacked state.  With ``requeue`` they have
+        already been put back with :meth:`_restore_at_beginning`, so only
+        bookkeeping is left; without it they are gone for good (delete them).
+        Errors propagate as for :meth:`_on_ack`.  Default: nothing to do.
+        """
 
     @staticmethod
     def _redelivered(message: Message) -> dict:

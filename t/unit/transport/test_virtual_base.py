@@ -67,12 +67,19 @@ class FakeChannel:
 
     def __init__(self):
         self.restored = []
+        self.settled = []
 
     def _restore_at_beginning(self, message):
         self.restored.insert(0, message)
 
     def _restore(self, message):
         self.restored.append(message)
+
+    def _on_ack(self, messages):
+        self.settled.append(('ack', messages))
+
+    def _on_reject(self, messages, requeue):
+        self.settled.append(('reject', messages, requeue, list(self.restored)))
 
 
 def test_qos_prefetch_window():
@@ -96,6 +103,47 @@ def test_qos_reject_requeues_only_when_asked():
     qos.reject(2, requeue=True)
     assert channel.restored == ['m2']
     assert not qos._delivered
+
+
+def test_qos_ack_tells_the_channel_which_message_was_settled():
+    channel = FakeChannel()
+    qos = virtual.QoS(channel)
+    qos.append('m1', 1)
+    qos.ack(1)
+    qos.ack(1)                         # already settled: no second call
+    assert channel.settled == [('ack', ['m1'])]
+
+
+def test_qos_ack_multiple_settles_all_up_to_the_tag_in_one_call():
+    channel = FakeChannel()
+    qos = virtual.QoS(channel)
+    for tag, message in enumerate(['a', 'b', 'c'], 1):
+        qos.append(message, tag)
+    qos.ack_multiple(2)
+    assert channel.settled == [('ack', ['a', 'b'])]
+    assert qos.take_all() == ['c']
+
+
+def test_qos_reject_hook_runs_after_the_requeue():
+    channel = FakeChannel()
+    qos = virtual.QoS(channel)
+    qos.append('m1', 1)
+    qos.append('m2', 2)
+    qos.reject(1)
+    qos.reject(2, requeue=True)
+    qos.reject(3)                      # unknown tag: no call
+    assert channel.settled == [('reject', ['m1'], False, []),
+                               ('reject', ['m2'], True, ['m2'])]
+
+
+def test_qos_take_removes_without_settling():
+    channel = FakeChannel()
+    qos = virtual.QoS(channel)
+    for tag, message in enumerate(['a', 'b', 'c'], 1):
+        qos.append(message, tag)
+    assert qos.take(2) == ['b'] and qos.take(2) == []
+    assert qos.take(3, multiple=True) == ['a', 'c']
+    assert qos.take_all() == [] and channel.settled == []
 
 
 def test_qos_restore_unacked_keeps_order():

@@ -328,6 +328,46 @@ def test_ack_multiple_acks_all_up_to_tag(channel, names):
     assert list(channel.qos._delivered) == [messages[2].delivery_tag]
 
 
+def record_settlements(channel):
+    """Make `channel` record the settlement hooks' calls (as bodies)."""
+    calls = []
+    channel._on_ack = lambda messages: calls.append(('ack', [m.body for m in messages]))
+    channel._on_reject = lambda messages, requeue: calls.append(
+        ('reject', [m.body for m in messages], requeue))
+    return calls
+
+
+def test_settlement_hooks_receive_the_settled_messages(channel, names):
+    q = names('q')
+    channel.queue_declare(q)
+    for body in (b'1', b'2', b'3', b'4', b'5'):
+        publish(channel, body, '', q)
+    calls = record_settlements(channel)
+    messages = [channel.basic_get(q) for _ in range(5)]
+    messages[0].ack()
+    channel.basic_ack(messages[2].delivery_tag, multiple=True)
+    messages[3].reject()
+    messages[4].requeue()
+    channel.basic_ack(messages[0].delivery_tag)      # settled already: no call
+    assert calls == [('ack', [b'1']), ('ack', [b'2', b'3']),
+                     ('reject', [b'4'], False), ('reject', [b'5'], True)]
+    assert drain_bodies(channel, q) == [b'5']
+
+
+def test_settlement_hooks_are_not_called_for_no_ack_or_restore(conn, names):
+    q = names('q')
+    ch = conn.channel()
+    ch.queue_declare(q)
+    publish(ch, b'1', '', q)
+    publish(ch, b'2', '', q)
+    calls = record_settlements(ch)
+    ch.basic_get(q, no_ack=True)
+    ch.basic_get(q)
+    ch.basic_recover(requeue=True)
+    ch.close()
+    assert calls == []
+
+
 def drain_until(conn, received, count, timeout=2):
     while len(received) < count:
         conn.drain_events(timeout=timeout)
