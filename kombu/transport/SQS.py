@@ -348,28 +348,27 @@ class Channel(virtual.Channel):
                 self.sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
         return message
 
-    def basic_ack(self, delivery_tag: Any, multiple: bool = False) -> None:
-        """Acknowledge message (DeleteMessage)."""
-        qos = self._qos or self.qos
-        if multiple:
-            tags = [t for t in qos._delivered if t <= delivery_tag]
-        else:
-            tags = [delivery_tag] if delivery_tag in qos._delivered else []
-        for tag in tags:
-            url, handle = self._sqs_info(qos._delivered[tag])
-            if handle:
-                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
-        super().basic_ack(delivery_tag, multiple)
+    def _on_ack(self, messages: list) -> None:
+        """Acked: delete the messages from SQS (DeleteMessage each).
 
-    def basic_reject(self, delivery_tag: Any, requeue: bool = False) -> None:
-        """Reject: requeue makes it visible again now, otherwise it is deleted."""
-        if not requeue:
-            message = (self._qos or self.qos)._delivered.get(delivery_tag)
-            if message is not None:
-                url, handle = self._sqs_info(message)
-                if handle:
+        Every message is tried; the first error is raised after the loop (a
+        message not deleted comes back after its visibility timeout).
+        """
+        error = None
+        for message in messages:
+            url, handle = self._sqs_info(message)
+            if handle:
+                try:
                     self.sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
-        super().basic_reject(delivery_tag, requeue=requeue)
+                except Exception as exc:
+                    error = error or exc
+        if error is not None:
+            raise error
+
+    def _on_reject(self, messages: list, requeue: bool) -> None:
+        """Rejected: deleted like acked ones (a requeue was made visible by :meth:`_restore`)."""
+        if not requeue:
+            self._on_ack(messages)
 
     def _restore(self, message: Any) -> None:
         """Make an unacked message visible again (ChangeMessageVisibility 0)."""

@@ -194,6 +194,22 @@ class TestMessages:
             'ApproximateNumberOfMessagesNotVisible': '0', 'ApproximateNumberOfMessages': '0'}
         q(conn.default_channel).delete()
 
+    def test_ack_multiple_deletes_every_message_up_to_the_tag(self, conn, sqs, name):
+        q = declare(conn, name)
+        for body in ('a', 'b', 'c'):
+            conn.Producer().publish(body, exchange=q.exchange, routing_key=name)
+        ch = conn.default_channel
+        got = [get_message(q(ch)) for _ in range(3)]
+        url = got[0].delivery_info['sqs_queue']
+        by_tag = sorted(got, key=lambda m: m.delivery_tag)
+        ch.basic_ack(by_tag[1].delivery_tag, multiple=True)
+        assert attributes(sqs, url, 'ApproximateNumberOfMessagesNotVisible')[
+            'ApproximateNumberOfMessagesNotVisible'] == '1'
+        by_tag[2].ack()
+        assert attributes(sqs, url, 'ApproximateNumberOfMessagesNotVisible')[
+            'ApproximateNumberOfMessagesNotVisible'] == '0'
+        q(ch).delete()
+
     def test_reject_deletes_requeue_redelivers(self, conn, sqs, name):
         q = declare(conn, name)
         p = conn.Producer()

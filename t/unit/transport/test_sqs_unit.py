@@ -196,6 +196,40 @@ def test_decode_kombu_and_foreign_messages(channel):
     assert raw['body'] == 'hello' and raw['properties']['delivery_info']['sqs_queue'] == 'u'
 
 
+def delivered(channel, handles):
+    """Unacked messages on `channel` that look received from queue URL 'u'."""
+    messages = []
+    for handle in handles:
+        raw = channel._decode_sqs({'Body': 'x', 'ReceiptHandle': handle}, 'q', 'u')
+        message = channel.Message(raw, channel, next(channel._tags), None, 'q')
+        channel.qos.append(message, message.delivery_tag)
+        messages.append(message)
+    return messages
+
+
+def test_ack_multiple_deletes_each_and_raises_the_first_error(channel):
+    def delete(QueueUrl, ReceiptHandle):
+        if ReceiptHandle == 'rh2':
+            raise RuntimeError('gone')
+    channel._sqs = fake = RecordingSQS(delete_message=delete)
+    messages = delivered(channel, ['rh1', 'rh2', 'rh3'])
+    with pytest.raises(RuntimeError, match='gone'):
+        channel.basic_ack(messages[-1].delivery_tag, multiple=True)
+    assert [kw['ReceiptHandle'] for op, kw in fake.calls] == ['rh1', 'rh2', 'rh3']
+    assert channel.qos.take_all() == []
+
+
+def test_reject_deletes_and_requeue_makes_visible(channel):
+    channel._sqs = fake = RecordingSQS()
+    dropped, requeued = delivered(channel, ['rh1', 'rh2'])
+    channel.basic_reject(dropped.delivery_tag)
+    channel.basic_reject(requeued.delivery_tag, requeue=True)
+    assert fake.calls == [
+        ('delete_message', {'QueueUrl': 'u', 'ReceiptHandle': 'rh1'}),
+        ('change_message_visibility', {'QueueUrl': 'u', 'ReceiptHandle': 'rh2',
+                                       'VisibilityTimeout': 0})]
+
+
 def test_predefined_queues_need_url():
     with pytest.raises(ValueError, match="predefined_queues\\['q'\\]"):
         make_channel(predefined_queues={'q': {}})
