@@ -343,27 +343,18 @@ class Channel(virtual.Channel):
         """Get one message; with ``no_ack`` it is deleted from SQS at once."""
         message = super().basic_get(queue, no_ack, **kwargs)
         if message is not None and no_ack and queue not in self._noack_queues:
-            url, handle = self._sqs_info(message)
-            if handle:
-                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
+            self._delete_received(message)
         return message
 
     def _on_ack(self, messages: list) -> None:
-        """Acked: delete the messages from SQS (DeleteMessage each).
+        """Acked: delete the messages from SQS (one not deleted comes back later)."""
+        self._settle_each(messages, self._delete_received)
 
-        Every message is tried; the first error is raised after the loop (a
-        message not deleted comes back after its visibility timeout).
-        """
-        error = None
-        for message in messages:
-            url, handle = self._sqs_info(message)
-            if handle:
-                try:
-                    self.sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
-                except Exception as exc:
-                    error = error or exc
-        if error is not None:
-            raise error
+    def _delete_received(self, message: Any) -> None:
+        """DeleteMessage of a received message (no-op without a receipt handle)."""
+        url, handle = self._sqs_info(message)
+        if handle:
+            self.sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
 
     def _on_reject(self, messages: list, requeue: bool) -> None:
         """Rejected: deleted like acked ones (a requeue was made visible by :meth:`_restore`)."""

@@ -1130,6 +1130,23 @@ class Channel(AbstractChannel, base.StdChannel):
         """
 
     @staticmethod
+    def _settle_each(messages: list, settle: Callable[[Message], Any]) -> None:
+        """Call ``settle(message)`` for every message, then raise the first error.
+
+        For settlement hooks that talk to the backend one message at a time:
+        one failure does not leave the rest of an ``ack(multiple=True)``
+        unsettled on the backend.
+        """
+        error = None
+        for message in messages:
+            try:
+                settle(message)
+            except Exception as exc:
+                error = error or exc
+        if error is not None:
+            raise error
+
+    @staticmethod
     def _redelivered(message: Message) -> dict:
         """The message's stored dict, copied and marked as redelivered."""
         raw = message.serializable()

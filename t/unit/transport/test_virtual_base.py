@@ -146,6 +146,20 @@ def test_qos_take_removes_without_settling():
     assert qos.take_all() == [] and channel.settled == []
 
 
+def test_settle_each_tries_every_message_then_raises_the_first_error():
+    seen = []
+
+    def settle(message):
+        seen.append(message)
+        if message in ('b', 'c'):
+            raise RuntimeError(message)
+
+    with pytest.raises(RuntimeError, match='b'):
+        virtual.Channel._settle_each(['a', 'b', 'c', 'd'], settle)
+    assert seen == ['a', 'b', 'c', 'd']
+    virtual.Channel._settle_each([], settle)
+
+
 def test_qos_restore_unacked_keeps_order():
     channel = FakeChannel()
     qos = virtual.QoS(channel)
