@@ -419,31 +419,14 @@ class Channel(virtual.Channel):
             self._settle(message, delete=True)
         return message
 
-    def basic_ack(self, delivery_tag: Any, multiple: bool = False) -> None:
-        """Acknowledge: delete the message(s) from Azure."""
-        delivered = (self._qos or self.qos)._delivered
-        if multiple:
-            messages = [m for t, m in delivered.items() if t <= delivery_tag]
-        else:
-            messages = [delivered.get(delivery_tag)]
-        super().basic_ack(delivery_tag, multiple)
-        error = None
-        for message in messages:
-            if message is not None:
-                try:
-                    self._settle(message, delete=True)
-                except Exception as exc:
-                    # not deleted: it comes back after the visibility timeout
-                    error = error or exc
-        if error is not None:
-            raise error
+    def _on_ack(self, messages: list) -> None:
+        """Acked: delete the messages from Azure (one not deleted comes back later)."""
+        self._settle_each(messages, lambda message: self._settle(message, delete=True))
 
-    def basic_reject(self, delivery_tag: Any, requeue: bool = False) -> None:
-        """Reject: delete the message from Azure, or make it visible again (``requeue``)."""
-        message = (self._qos or self.qos)._delivered.get(delivery_tag)
-        super().basic_reject(delivery_tag, requeue)   # requeue -> _restore
-        if not requeue and message is not None:
-            self._settle(message, delete=True)
+    def _on_reject(self, messages: list, requeue: bool) -> None:
+        """Rejected: deleted like acked ones (a requeue was made visible by :meth:`_restore`)."""
+        if not requeue:
+            self._on_ack(messages)
 
     def _restore(self, message: Any) -> None:
         """Put an unacked message back: make it visible in Azure again at once."""
