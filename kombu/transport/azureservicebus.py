@@ -409,24 +409,14 @@ class Channel(virtual.Channel):
             self._settle(message, 'complete')
         return message
 
-    def basic_ack(self, delivery_tag: Any, multiple: bool = False) -> None:
-        qos = self.qos
-        if multiple:
-            tags = [t for t in qos._delivered if t <= delivery_tag]
-        else:
-            tags = [delivery_tag]
-        for tag in tags:
-            message = qos._delivered.get(tag)
-            if message is not None:
-                self._settle(message, 'complete')
-        super().basic_ack(delivery_tag, multiple)
+    def _on_ack(self, messages: list) -> None:
+        """Acked: complete the peek-locked messages."""
+        self._settle_each(messages, lambda message: self._settle(message, 'complete'))
 
-    def basic_reject(self, delivery_tag: Any, requeue: bool = False) -> None:
+    def _on_reject(self, messages: list, requeue: bool) -> None:
+        """Rejected: completed like acked ones (a requeue was abandoned by :meth:`_restore`)."""
         if not requeue:
-            message = self.qos._delivered.get(delivery_tag)
-            if message is not None:
-                self._settle(message, 'complete')
-        super().basic_reject(delivery_tag, requeue)
+            self._on_ack(messages)
 
     def _restore(self, message: Any) -> None:
         """Put an unacked message back: abandon its lock, or re-send it."""
