@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -32,6 +33,15 @@ def _unavailable(reason: str) -> None:
     pytest.skip(message)
 
 
+def _script_env() -> dict:
+    """The script's environment: in a checkout without ``.venv`` (a clone, a
+    worktree) it uses the virtualenv running the tests (``KOMBU_VENV``)."""
+    env = dict(os.environ)
+    if not (REPO / '.venv').exists() and sys.prefix != sys.base_prefix:
+        env.setdefault('KOMBU_VENV', sys.prefix)
+    return env
+
+
 def start_moto() -> str | None:
     """Run the service script (once); return None when the server is up, else why not."""
     if not _result:
@@ -40,7 +50,7 @@ def start_moto() -> str | None:
         else:
             try:
                 proc = subprocess.run(['bash', str(SCRIPT)], capture_output=True,
-                                      text=True, timeout=300)
+                                      text=True, timeout=300, env=_script_env())
             except (OSError, subprocess.TimeoutExpired) as exc:
                 _result.append(f'{SCRIPT} failed: {exc!r}')
             else:
