@@ -6,8 +6,9 @@ primitives of :class:`AbstractChannel` (``_new_queue``, ``_has_queue``,
 ``_put``, ``_get``, ``_size``, ``_purge``, ``_delete``; optionally
 ``_put_fanout``/``_queue_bind``/``_queue_unbind``/``get_table`` for shared
 fanout tables, ``_restore``/``_restore_at_beginning`` for requeueing,
-``_on_ack``/``_on_reject`` to settle acked/rejected messages on the backend
-and ``Transport._wait_for_messages`` for a blocking wait).  Everything else
+``_on_ack``/``_on_reject`` to settle acked/rejected messages on the backend,
+``_on_no_ack`` for messages taken without acknowledgement, and
+``Transport._wait_for_messages`` for a blocking wait).  Everything else
 lives here: exchange routing with a route cache, the broker state, QoS
 (prefetch window, unacked messages, restore), consumers and delivery.
 
@@ -294,7 +295,9 @@ class QoS:
 
     def ack(self, delivery_tag: Any) -> None:
         """Acknowledge message and remove from transactional state."""
-        self._acked(self.take(delivery_tag))
+        message = self._delivered.pop(delivery_tag, None)  # hot path: no take()
+        if message is not None:
+            self.channel._on_ack([message])
 
     def ack_multiple(self, delivery_tag: Any) -> None:
         """Acknowledge every unacked message up to and including ``delivery_tag``."""
@@ -984,7 +987,9 @@ class Channel(AbstractChannel, base.StdChannel):
         callback, no_ack = self._consumer_callbacks[tag]
         delivery_tag = next(self._tags)
         message = self.Message(raw_message, self, delivery_tag, tag, queue)
-        if not no_ack:
+        if no_ack:
+            self._on_no_ack(message)
+        else:
             (self._qos or self.qos).append(message, delivery_tag)
         callback(message)
 
@@ -1053,7 +1058,9 @@ class Channel(AbstractChannel, base.StdChannel):
         else:
             message = self.Message(raw_message, self, next(self._tags), None, queue,
                                    accept=accept)
-        if not no_ack:
+        if no_ack:
+            self._on_no_ack(message)
+        else:
             self.qos.append(message, message.delivery_tag)
         return message
 
@@ -1127,6 +1134,17 @@ class Channel(AbstractChannel, base.StdChannel):
         already been put back with :meth:`_restore_at_beginning`, so only
         bookkeeping is left; without it they are gone for good (delete them).
         Errors propagate as for :meth:`_on_ack`.  Default: nothing to do.
+        """
+
+    def _on_no_ack(self, message: Message) -> None:
+        """Hook: ``message`` was taken for a no_ack consumer or ``basic_get(no_ack=True)``.
+
+        Such a message never enters the :class:`QoS`, so neither
+        :meth:`_on_ack` nor a restore will ever see it: it counts as acked on
+        receipt.  Called once per message, after the :class:`Message` is built
+        and before it is handed to the consumer's callback (or returned by
+        ``basic_get``).  Backends that keep a taken message until it is
+        settled drop it here.  Default: nothing to do.
         """
 
     @staticmethod
