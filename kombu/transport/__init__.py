@@ -78,6 +78,12 @@ def _symbol_by_name(path: str) -> Any:
     return obj
 
 
+#: Documented transports not implemented here (their clients, qpid.messaging
+#: and softlayer_messaging, are not maintained for Python 3): their aliases
+#: raise a clear ImportError instead of a missing module.
+NOT_IMPLEMENTED = frozenset({'kombu.transport.qpid', 'kombu.transport.SLMQ'})
+
+
 def resolve_transport(transport: str | type | None = None) -> type | None:
     """Get transport by name.
 
@@ -105,6 +111,10 @@ def resolve_transport(transport: str | type | None = None) -> type | None:
             known = ', '.join(sorted(TRANSPORT_ALIASES))
             raise UnknownTransport(
                 f'No such transport: {transport!r} (known transports: {known})') from None
+        if transport.split(':')[0] in NOT_IMPLEMENTED:
+            raise ImportError(f'The {transport.split(":")[0]} transport is not available in '
+                              'this kombu (not implemented: its client library is not '
+                              'maintained for Python 3)')
     return _symbol_by_name(transport)
 
 

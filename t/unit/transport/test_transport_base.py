@@ -148,3 +148,10 @@ def test_std_channel_factories_bind_to_channel():
 def test_to_rabbitmq_queue_arguments_accepts_none_arguments():
     assert base.to_rabbitmq_queue_arguments(None, max_priority=5) == {'x-max-priority': 5}
     assert base.to_rabbitmq_queue_arguments(None, expires=None) is None
+
+
+@pytest.mark.parametrize('alias', ['qpid', 'SLMQ', 'slmq'])
+def test_transports_without_a_python3_client_say_so(alias):
+    from kombu.transport import resolve_transport
+    with pytest.raises(ImportError, match='not available in this kombu'):
+        resolve_transport(alias)
