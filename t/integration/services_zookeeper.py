@@ -10,59 +10,19 @@ tests at another server (the script is not run then).
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-from pathlib import Path
 from urllib.parse import urlparse
 
-import pytest
+from scripted_services import ScriptedService
 
-REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / 'scripts' / 'services' / 'zookeeper.sh'
 PORT = os.environ.get('KOMBU_ZOOKEEPER_PORT', '2181')
 URL = os.environ.get('KOMBU_TEST_ZOOKEEPER_URL', f'zookeeper://127.0.0.1:{PORT}/')
-
-_result: list = []
-
-
-def _unavailable(reason: str) -> None:
-    message = f'zookeeper service not available: {reason}'
-    if os.environ.get('KOMBU_TEST_REQUIRE_SERVICES') == '1':
-        pytest.fail(message + ' (KOMBU_TEST_REQUIRE_SERVICES=1)')
-    pytest.skip(message)
-
-
-def start_zookeeper() -> str | None:
-    """Run the service script (once); return None when the server is up, else why not."""
-    if not _result:
-        if 'KOMBU_TEST_ZOOKEEPER_URL' in os.environ:
-            _result.append(None)
-        else:
-            try:
-                proc = subprocess.run(['bash', str(SCRIPT)], capture_output=True,
-                                      text=True, timeout=300)
-            except (OSError, subprocess.TimeoutExpired) as exc:
-                _result.append(f'{SCRIPT} failed: {exc!r}')
-            else:
-                _result.append(None if proc.returncode == 0 else
-                               f'{SCRIPT} exited {proc.returncode}: '
-                               f'{(proc.stderr or proc.stdout).strip()[-500:]}')
-    return _result[0]
+_parts = urlparse(URL)
+SERVICE = ScriptedService('zookeeper', 'zookeeper.sh',
+                          (_parts.hostname or '127.0.0.1', _parts.port or 2181),
+                          client=('kazoo', 'zookeeper'), override_var='KOMBU_TEST_ZOOKEEPER_URL')
 
 
 def zookeeper_url() -> str:
     """The URL of a running ZooKeeper server (skip/fail the test when there is none)."""
-    try:
-        import kazoo  # noqa: F401
-    except ImportError:
-        _unavailable('kazoo not installed (pip install "kombu[zookeeper]")')
-    problem = start_zookeeper()
-    if problem:
-        _unavailable(problem)
-    parts = urlparse(URL)
-    host, port = parts.hostname or '127.0.0.1', parts.port or 2181
-    try:
-        socket.create_connection((host, port), timeout=2).close()
-    except OSError as exc:
-        _unavailable(f'{host}:{port} unreachable ({exc})')
+    SERVICE.ensure()
     return URL
