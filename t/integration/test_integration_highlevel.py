@@ -6,16 +6,13 @@ them afterwards.
 """
 from __future__ import annotations
 
-import json
 import os
 import socket
-import subprocess
-import sys
-import textwrap
 import threading
 import time
 
 import pytest
+from pidbox_node import start_node_process
 
 from kombu import Consumer, Exchange, Producer, Queue, common, compat, pidbox, pools
 from kombu.mixins import ConsumerMixin, ConsumerProducerMixin, _RestartLimit
@@ -238,49 +235,6 @@ def test_consumer_producer_mixin_rpc(connection, queue, unique_name, cleanup):
 
 # -- pidbox --------------------------------------------------------------------
 
-def child_env():
-    """Environment for a child interpreter that imports this kombu checkout."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(pidbox.__file__)))
-    path = os.environ.get('PYTHONPATH')
-    return dict(os.environ, PYTHONPATH=root + (os.pathsep + path if path else ''))
-
-
-NODE_SCRIPT = textwrap.dedent('''
-    import json, os, socket, sys
-    from kombu import Connection
-    from kombu.pidbox import Mailbox
-    cfg = json.loads(sys.argv[1])
-    conn = Connection(cfg['url'], transport_options=cfg['options'])
-    mailbox = Mailbox(cfg['namespace'])(conn)
-    node = mailbox.Node(cfg['hostname'], state={})
-
-    @node.handler
-    def ping(state, value=None):
-        return {'pong': value, 'pid': os.getpid()}
-
-    @node.handler
-    def fail(state):
-        raise RuntimeError('boom')
-
-    @node.handler
-    def shutdown(state):
-        state['stop'] = True
-        return 'bye'
-
-    consumer = node.listen()
-    print('ready', flush=True)
-    for _ in range(600):
-        if node.state.get('stop'):
-            break
-        try:
-            conn.drain_events(timeout=0.05)
-        except socket.timeout:
-            pass
-    consumer.cancel()
-    conn.release()
-''')
-
-
 def test_pidbox_node_in_another_process_answers(connection, unique_name, cleanup):
     if connection.transport.driver_type == 'memory':
         pytest.skip('memory transport cannot cross processes')
@@ -289,13 +243,9 @@ def test_pidbox_node_in_another_process_answers(connection, unique_name, cleanup
     cleanup(mailbox.exchange)
     cleanup(mailbox.reply_exchange)
     cleanup(mailbox.get_queue('remote'))
-    cfg = {'url': connection.as_uri(include_password=True),
-           'options': connection.transport_options, 'namespace': namespace,
-           'hostname': 'remote'}
-    proc = subprocess.Popen([sys.executable, '-c', NODE_SCRIPT, json.dumps(cfg)],
-                            stdout=subprocess.PIPE, text=True, env=child_env())
+    proc = start_node_process(connection.as_uri(include_password=True),
+                              connection.transport_options, namespace, 'remote')
     try:
-        assert proc.stdout.readline().strip() == 'ready'
         [reply] = mailbox.call(['remote'], 'ping', {'value': 3}, timeout=10)
         assert reply['remote']['pong'] == 3
         assert reply['remote']['pid'] == proc.pid != os.getpid()

@@ -10,25 +10,6 @@ from kombu import Connection, Consumer, Exchange, Producer, Queue, common
 from kombu.exceptions import NotBoundError
 
 
-@pytest.fixture(params=['memory', 'filesystem'])
-def conn(request, tmp_path):
-    if request.param == 'memory':
-        c = Connection('memory://')
-    else:
-        folder = tmp_path / 'fs'
-        folder.mkdir()
-        c = Connection('filesystem://', transport_options={
-            'data_folder_in': str(folder), 'data_folder_out': str(folder),
-            'polling_interval': 0.01})
-    yield c
-    c.release()
-
-
-@pytest.fixture
-def queue(unique_name):
-    return Queue(unique_name, Exchange(unique_name, type='direct'), routing_key=unique_name)
-
-
 def publish(conn, queue, body, **kwargs):
     with Producer(conn) as producer:
         producer.publish(body, exchange=queue.exchange, routing_key=queue.routing_key,

@@ -3,21 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from kombu import Connection, Queue, compat
-
-
-@pytest.fixture(params=['memory', 'filesystem'])
-def conn(request, tmp_path):
-    if request.param == 'memory':
-        c = Connection('memory://')
-    else:
-        folder = tmp_path / 'fs'
-        folder.mkdir()
-        c = Connection('filesystem://', transport_options={
-            'data_folder_in': str(folder), 'data_folder_out': str(folder),
-            'polling_interval': 0.01})
-    yield c
-    c.release()
+from kombu import Queue, compat
 
 
 @pytest.fixture

@@ -7,27 +7,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from kombu import Connection, Exchange, Producer, Queue
+from kombu import Producer, Queue
 from kombu.mixins import ConsumerMixin, ConsumerProducerMixin, _RestartLimit
-
-
-@pytest.fixture(params=['memory', 'filesystem'])
-def conn(request, tmp_path):
-    if request.param == 'memory':
-        c = Connection('memory://')
-    else:
-        folder = tmp_path / 'fs'
-        folder.mkdir()
-        c = Connection('filesystem://', transport_options={
-            'data_folder_in': str(folder), 'data_folder_out': str(folder),
-            'polling_interval': 0.01})
-    yield c
-    c.release()
-
-
-@pytest.fixture
-def queue(unique_name):
-    return Queue(unique_name, Exchange(unique_name, type='direct'), routing_key=unique_name)
 
 
 def publish(conn, queue, body, **kwargs):

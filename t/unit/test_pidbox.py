@@ -1,16 +1,13 @@
 """kombu.pidbox: Mailbox/Node wiring, dispatch, calls with replies, errors, timeouts."""
 from __future__ import annotations
 
-import json
 import os
 import socket
-import subprocess
-import sys
-import textwrap
 import threading
 import time
 
 import pytest
+from pidbox_node import start_node_process
 
 from kombu import Connection, pidbox
 
@@ -294,63 +291,12 @@ def test_cast_and_abcast_run_handlers_without_replies(serve, client):
 
 # -- node in another process ---------------------------------------------------
 
-def child_env():
-    """Environment for a child interpreter that imports this kombu checkout."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(pidbox.__file__)))
-    path = os.environ.get('PYTHONPATH')
-    return dict(os.environ, PYTHONPATH=root + (os.pathsep + path if path else ''))
-
-
-NODE_SCRIPT = textwrap.dedent('''
-    import json, os, socket, sys
-    from kombu import Connection
-    from kombu.pidbox import Mailbox
-    cfg = json.loads(sys.argv[1])
-    conn = Connection(cfg['url'], transport_options=cfg['options'])
-    mailbox = Mailbox(cfg['namespace'])(conn)
-    node = mailbox.Node(cfg['hostname'], state={})
-
-    @node.handler
-    def ping(state, value=None):
-        return {'pong': value, 'pid': os.getpid()}
-
-    @node.handler
-    def fail(state):
-        raise RuntimeError('boom')
-
-    @node.handler
-    def shutdown(state):
-        state['stop'] = True
-        return 'bye'
-
-    consumer = node.listen()
-    print('ready', flush=True)
-    for _ in range(400):
-        if node.state.get('stop'):
-            break
-        try:
-            conn.drain_events(timeout=0.05)
-        except socket.timeout:
-            pass
-    consumer.cancel()
-    conn.release()
-''')
-
-
-def run_node_process(url, options, namespace, hostname):
-    cfg = {'url': url, 'options': options, 'namespace': namespace, 'hostname': hostname}
-    proc = subprocess.Popen([sys.executable, '-c', NODE_SCRIPT, json.dumps(cfg)],
-                            stdout=subprocess.PIPE, text=True, env=child_env())
-    assert proc.stdout.readline().strip() == 'ready'
-    return proc
-
-
 def test_node_in_another_process_answers_calls(folder, namespace):
     options = {'data_folder_in': str(folder), 'data_folder_out': str(folder),
                'polling_interval': 0.01}
     conn = Connection('filesystem://', transport_options=options)
     mailbox = pidbox.Mailbox(namespace)(conn)
-    proc = run_node_process('filesystem://', options, namespace, 'remote')
+    proc = start_node_process('filesystem://', options, namespace, 'remote')
     try:
         [reply] = mailbox.call(['remote'], 'ping', {'value': 9}, timeout=10)
         assert reply['remote']['pong'] == 9

@@ -6,27 +6,8 @@ import threading
 
 import pytest
 
-from kombu import Connection, Consumer, Exchange, Queue, pools
+from kombu import Connection, Consumer, pools
 from kombu.exceptions import LimitExceeded
-
-
-@pytest.fixture(params=['memory', 'filesystem'])
-def conn(request, tmp_path):
-    if request.param == 'memory':
-        c = Connection('memory://')
-    else:
-        folder = tmp_path / 'fs'
-        folder.mkdir()
-        c = Connection('filesystem://', transport_options={
-            'data_folder_in': str(folder), 'data_folder_out': str(folder),
-            'polling_interval': 0.01})
-    yield c
-    c.release()
-
-
-@pytest.fixture
-def queue(unique_name):
-    return Queue(unique_name, Exchange(unique_name, type='direct'), routing_key=unique_name)
 
 
 @pytest.fixture

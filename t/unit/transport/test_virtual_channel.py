@@ -10,19 +10,6 @@ from kombu import Connection
 from kombu.transport.virtual import NotEquivalentError, UndeliverableWarning
 
 
-@pytest.fixture(params=['memory', 'filesystem'])
-def conn(request, tmp_path):
-    if request.param == 'memory':
-        connection = Connection('memory://')
-    else:
-        folder = str(tmp_path / 'fs')
-        connection = Connection('filesystem://', transport_options={
-            'data_folder_in': folder, 'data_folder_out': folder,
-            'polling_interval': 0.01})
-    yield connection
-    connection.close()
-
-
 @pytest.fixture
 def channel(conn):
     ch = conn.channel()
