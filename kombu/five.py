@@ -5,6 +5,7 @@ Python 3 equivalent.
 """
 from __future__ import annotations
 
+import builtins
 import io
 import sys
 from array import array as _array
@@ -15,6 +16,7 @@ from inspect import getfullargspec
 from io import StringIO
 from itertools import zip_longest
 from queue import Empty, Full, LifoQueue, Queue
+from threading import TIMEOUT_MAX as THREAD_TIMEOUT_MAX
 from time import monotonic
 from typing import Any, Iterator
 
@@ -27,7 +29,7 @@ __all__ = (
     'text_t', 'module_name_t', 'range', 'items', 'keys', 'values', 'nextfun',
     'reraise', 'WhateverIO', 'with_metaclass', 'StringIO', 'getfullargspec',
     'format_d', 'monotonic', 'buffer_t', 'python_2_unicode_compatible',
-    'PY3', 'PY2',
+    'PY3', 'PY2', 'THREAD_TIMEOUT_MAX', 'builtins', 'int_types', 'exec_',
 )
 
 PY3 = sys.version_info[0] >= 3
@@ -42,6 +44,8 @@ text_t = str
 module_name_t = str
 bytes_t = bytes
 long_t = int
+int_types = (int,)
+exec_ = builtins.exec
 
 
 class array(_array):

@@ -14,7 +14,7 @@ from .utils.functional import maybe_evaluate
 from .utils.objects import cached_property
 
 __all__ = ('LogMixin', 'LOG_LEVELS', 'get_loglevel', 'setup_logging',
-           'get_logger', 'Log', 'safeify_format')
+           'get_logger', 'Log', 'safeify_format', 'UnknownLogLevel')
 
 #: Level names to numbers and numbers to names (as in :mod:`logging`).
 LOG_LEVELS: dict[Any, Any] = dict(logging._nameToLevel)
@@ -35,13 +35,24 @@ def get_logger(logger: str | logging.Logger) -> logging.Logger:
         logger.addHandler(logging.NullHandler())
     return logger
 
+class UnknownLogLevel(KeyError, ValueError):
+    """No log level has this name (a :exc:`KeyError`, also a :exc:`ValueError`)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ''
+
+
 def get_loglevel(level: str | int) -> int:
-    """Get loglevel by name (numbers are returned as they are)."""
+    """Get loglevel by name (numbers are returned as they are).
+
+    Raises:
+        UnknownLogLevel: (a KeyError) if no level has that name.
+    """
     if isinstance(level, str):
         try:
             return LOG_LEVELS[level.upper()]
         except KeyError:
-            raise ValueError(f'Unknown log level: {level!r}') from None
+            raise UnknownLogLevel(f'Unknown log level: {level!r}') from None
     return level
 
 def naive_format_parts(fmt: str) -> Iterator[str | None]:
@@ -110,9 +121,9 @@ class LogMixin:
         return self.logger.isEnabledFor(self.get_loglevel(level))
 
     def get_loglevel(self, level: str | int) -> int:
-        if not isinstance(level, numbers.Integral):
-            return LOG_LEVELS[level]
-        return level
+        if isinstance(level, numbers.Integral):
+            return level
+        return get_loglevel(level) if isinstance(level, str) else LOG_LEVELS[level]
 
     @cached_property
     def logger(self) -> logging.Logger:

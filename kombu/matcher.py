@@ -26,7 +26,9 @@ class MatcherRegistry:
 
     def __init__(self) -> None:
         self._matchers: dict[str, Callable[..., Any]] = {}
-        self._default_matcher: Callable[..., Any] | None = None
+        #: Name of the matcher used when :meth:`match` gets none; looked up
+        #: at match time, so re-registering ``glob`` changes the default too.
+        self._default_matcher = 'glob'
 
     def register(self, name: str, matcher: Callable[..., Any]) -> None:
         """Add matcher by name to the registry."""
@@ -49,10 +51,9 @@ class MatcherRegistry:
         Raises:
             MatcherNotInstalled: if no matcher has that name.
         """
-        try:
-            self._default_matcher = self._matchers[name]
-        except KeyError:
-            raise self.MatcherNotInstalled(f'No matcher installed for {name}') from None
+        if name not in self._matchers:
+            raise self.MatcherNotInstalled(f'No matcher installed for {name}')
+        self._default_matcher = name
 
     def match(self, data: Any, pattern: Any, matcher: str | None = None,
               matcher_kwargs: dict | None = None) -> bool:
@@ -64,15 +65,15 @@ class MatcherRegistry:
         Raises:
             MatcherNotInstalled: if the named matcher is not registered.
         """
-        if matcher and not self._matchers.get(matcher):
+        name = matcher or self._default_matcher
+        match_func = self._matchers.get(name)
+        if match_func is None and matcher:
             if self is registry:
                 _load_entrypoints()
-            if not self._matchers.get(matcher):
-                raise self.MatcherNotInstalled(f'No matcher installed for {matcher}')
-        match_func = self._matchers[matcher] if matcher else self._default_matcher
+            match_func = self._matchers.get(name)
         if match_func is None:
-            raise self.MatcherNotInstalled('No default matcher installed')
-        if matcher in self.matcher_pattern_first:
+            raise self.MatcherNotInstalled(f'No matcher installed for {name}')
+        if name in self.matcher_pattern_first:
             first_arg, second_arg = bytes_to_str(pattern), bytes_to_str(data)
         else:
             first_arg, second_arg = bytes_to_str(data), bytes_to_str(pattern)

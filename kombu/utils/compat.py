@@ -89,10 +89,13 @@ def maybe_fileno(f: Any) -> int | None:
 
 
 @contextmanager
-def nested(*managers: ContextManager) -> Iterator[tuple]:
-    """Nest context managers (entered left to right, exited in reverse)."""
+def nested(*managers: ContextManager) -> Iterator[list]:
+    """Nest context managers (entered left to right, exited in reverse).
+
+    ``as`` gives the list of the values the managers' ``__enter__`` returned.
+    """
     with ExitStack() as stack:
-        yield tuple(stack.enter_context(m) for m in managers)
+        yield [stack.enter_context(m) for m in managers]
 
 
 def register_after_fork(obj: Any, func: Callable[[Any], Any]) -> None:

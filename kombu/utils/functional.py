@@ -100,9 +100,12 @@ class LRUCache(UserDict):
                     self.data.popitem(last=False)
 
     def popitem(self) -> tuple[Any, Any]:
-        """Remove and return the least recently used ``(key, value)`` pair."""
+        """Remove and return the most recently used ``(key, value)`` pair.
+
+        Last in, first out, as :meth:`dict.popitem` (``KeyError`` if empty).
+        """
         with self.mutex:
-            return self.data.popitem(last=False)
+            return self.data.popitem()
 
     def _iterate_items(self) -> Iterator[tuple[Any, Any]]:
         with self.mutex:

@@ -19,6 +19,9 @@ safequote = partial(quote, safe='')
 # urlparse would take for the start of "params").
 _PATH_SAFE = "/:@!$&'()*+,=~"
 
+#: A URL scheme (RFC 3986), as in ``sqla+postgresql``.
+_SCHEME_ONLY = re.compile(r'[A-Za-z][A-Za-z0-9+.\-]*\Z')
+
 
 class urlparts(NamedTuple):
     """Components of a URL (all percent-decoded; missing parts are None)."""
@@ -53,7 +56,11 @@ def url_to_parts(url: str) -> urlparts:
     """
     scheme, sep, rest = url.partition('://')
     if not sep:
-        scheme, rest = '', url
+        scheme, sep, rest = url.partition(':')
+        if not (sep and _SCHEME_ONLY.match(scheme) and not rest.strip('/')):
+            scheme, rest = '', url  # e.g. ``localhost:5672``
+        else:  # just a scheme: ``memory:`` or ``amqp:/``
+            rest = ''
     parts = urlparse('http://' + rest)
     path = parts.path
     if path.startswith('/'):

@@ -62,3 +62,17 @@ def test_python_2_unicode_compatible_is_identity():
     class Y:
         pass
     assert five.python_2_unicode_compatible(Y) is Y
+
+
+def test_kombu4_extra_names():
+    import builtins
+    import threading
+
+    assert five.THREAD_TIMEOUT_MAX == threading.TIMEOUT_MAX
+    assert five.builtins is builtins
+    assert five.int_types == (int,)
+    ns = {}
+    five.exec_('x = 1', ns)
+    assert ns['x'] == 1
+    for name in ('THREAD_TIMEOUT_MAX', 'builtins', 'int_types', 'exec_'):
+        assert name in five.__all__

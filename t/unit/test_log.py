@@ -23,6 +23,11 @@ def test_get_loglevel():
     assert get_loglevel(5) == 5
     with pytest.raises(ValueError, match='NOPE'):
         get_loglevel('NOPE')
+    with pytest.raises(KeyError, match='nope'):  # KeyError, as in Kombu 4
+        get_loglevel('nope')
+    with pytest.raises(KeyError):
+        LogMixin().get_loglevel('nope')
+    assert LogMixin().get_loglevel('info') == logging.INFO
     assert log.LOG_LEVELS['WARNING'] == logging.WARNING
     assert log.LOG_LEVELS[logging.ERROR] == 'ERROR'
 

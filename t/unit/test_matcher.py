@@ -58,6 +58,29 @@ def test_fresh_registry_has_no_default():
         r._set_default_matcher('glob')
 
 
+def test_default_matcher_is_looked_up_by_name():
+    matcher.register('glob', lambda data, pattern: data == pattern.upper())
+    try:
+        assert matcher.match('AB', 'ab') is True  # the default follows 'glob'
+        matcher.unregister('glob')
+        with pytest.raises(MatcherNotInstalled, match='glob'):
+            matcher.match('a', 'a')
+    finally:
+        matcher.register_glob()
+    assert matcher.match('ab', 'a*') is True
+    r = MatcherRegistry()
+    r.register('glob', lambda data, pattern: True)
+    assert r.match('x', 'y') is True
+
+
+def test_match_returns_bool_for_any_matcher_result():
+    assert matcher.match('abc', 'a', matcher='pcre') is True
+    assert matcher.match('abc', 'b', matcher='pcre') is False
+    r = MatcherRegistry()
+    r.register('glob', lambda data, pattern: 'truthy')
+    assert r.match('x', 'y') is True
+
+
 def test_register_functions_restore_builtins():
     matcher.unregister('glob')
     matcher.unregister('pcre')

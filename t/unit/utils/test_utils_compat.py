@@ -43,7 +43,7 @@ def test_nested_enters_in_order_and_exits_in_reverse():
         events.append(('exit', name))
 
     with compat.nested(cm('a'), cm('b')) as values:
-        assert values == ('a', 'b')
+        assert values == ['a', 'b']
     assert events == [('enter', 'a'), ('enter', 'b'), ('exit', 'b'), ('exit', 'a')]
 
 

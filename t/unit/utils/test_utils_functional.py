@@ -60,6 +60,14 @@ class TestLRUCache:
         with pytest.raises(KeyError):
             c.popitem()
 
+    def test_popitem_is_last_in_first_out(self):
+        c = LRUCache(limit=3)
+        c.update(a=1, b=2, c=3)
+        assert c['a'] == 1  # a is now the most recently used
+        assert c.popitem() == ('a', 1)
+        assert c.popitem() == ('c', 3)
+        assert list(c.keys()) == ['b']
+
     def test_missing_key_raises(self):
         with pytest.raises(KeyError):
             LRUCache()['nope']
@@ -320,3 +328,30 @@ class TestRetryOverTime:
         monkeypatch.setattr(fn, 'sleep', slept.append)
         retry_over_time(Flaky(1), KeyError, interval_start=2.5, callback=lambda: None)
         assert slept == [1.0, 1.0, 0.5]
+
+
+def test_fxrange_and_fxrangemax_values():
+    assert list(islice(fxrange(), 3)) == [1.0, 2.0, 3.0]
+    assert list(fxrange(1.0, 3.0, 0.5)) == [1.0, 1.5, 2.0, 2.5, 3.0]
+    assert list(fxrange(0, 2)) == [0.0, 1.0, 2.0]
+    assert list(fxrange(2, 1)) == []
+    assert list(fxrangemax(0, 5, 2, max=20)) == [0.0, 2.0, 4.0, 5, 5]
+    assert list(fxrangemax(2, None, 2, max=11)) == [2.0, 4.0, 6.0]
+    assert list(fxrangemax(1, 3, 1, 0)) == []
+
+
+def test_retry_over_time_sleeps_each_interval_in_seconds(monkeypatch):
+    slept, calls, callbacks = [], [], []
+    monkeypatch.setattr(fn, 'sleep', slept.append)
+
+    def fail_three_times():
+        calls.append(1)
+        if len(calls) <= 3:
+            raise KeyError('x')
+        return 'ok'
+
+    assert retry_over_time(fail_three_times, KeyError, interval_start=1, interval_step=2,
+                           interval_max=4, callback=lambda: callbacks.append(1)) == 'ok'
+    # intervals 1, 3, 5 slept one second at a time, callback before each retry and second
+    assert [s for s in slept if s] == [1.0] * 9
+    assert len(callbacks) == 3 + 9

@@ -109,6 +109,15 @@ def test_url_to_parts():
 
 def test_url_without_scheme_is_a_hostname():
     assert url_to_parts('localhost').hostname == 'localhost'
+    assert tuple(url_to_parts('localhost:5672')) == ('', 'localhost', 5672, None, None, None, {})
+
+
+@pytest.mark.parametrize('url,scheme', [
+    ('memory:', 'memory'), ('amqp:/', 'amqp'), ('sqla+sqlite:', 'sqla+sqlite'), ('amqp://', 'amqp'),
+])
+def test_scheme_only_url(url, scheme):
+    assert tuple(url_to_parts(url)) == (scheme, None, None, None, None, None, {})
+    assert sanitize_url(url) == f'{scheme}:///'
 
 
 @pytest.mark.parametrize('args,kwargs,url', [
