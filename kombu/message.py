@@ -98,8 +98,7 @@ class Message:
     def _check_settle(self) -> Any:
         channel = self.channel
         if channel is None:
-            raise self.MessageStateError(
-                f'Message {self.delivery_tag!r} does not have a receiving channel')
+            raise self.MessageStateError('This message does not have a receiving channel')
         if self._state in ACK_STATES:
             raise self.MessageStateError(
                 f'Message already acknowledged with state: {self._state}')
@@ -114,8 +113,7 @@ class Message:
         """
         channel = self.channel
         if channel is None:
-            raise self.MessageStateError(
-                f'Message {self.delivery_tag!r} does not have a receiving channel')
+            raise self.MessageStateError('This message does not have a receiving channel')
         no_ack_consumers = channel.no_ack_consumers
         if no_ack_consumers and \
                 self.delivery_info.get('consumer_tag') in no_ack_consumers:
@@ -145,12 +143,15 @@ class Message:
     def reject(self, requeue: bool = False) -> None:
         """Reject this message; the server discards it (or requeues it if ``requeue``).
 
+        The state becomes ``'REJECTED'`` either way (:meth:`requeue` gives
+        ``'REQUEUED'``).
+
         Raises:
             MessageStateError: if the message was already settled.
         """
         channel = self._check_settle()
         channel.basic_reject(self.delivery_tag, requeue=requeue)
-        self._state = 'REQUEUED' if requeue else 'REJECTED'
+        self._state = 'REJECTED'
 
     def requeue(self) -> None:
         """Reject this message and put it back on the queue.
@@ -187,14 +188,20 @@ class Message:
         return value
 
     def __repr__(self) -> str:
+        """Show the state and, when set, content type, delivery tag, body length,
+        correlation id, exchange and routing key."""
         body = self.body
-        details = {
-            'state': self._state,
-            'content_type': self.content_type,
-            'delivery_tag': self.delivery_tag,
-            'body_length': len(body) if body is not None else None,
-            'properties': {k: v for k, v in self.properties.items()
-                           if k in ('correlation_id', 'reply_to', 'message_id')},
-            'delivery_info': self.delivery_info,
-        }
+        details = {'state': self._state}
+        for key, value in (('content_type', self.content_type),
+                           ('delivery_tag', self.delivery_tag),
+                           ('body_length', None if body is None else len(body))):
+            if value is not None:
+                details[key] = value
+        details['properties'] = _present(self.properties, ('correlation_id',))
+        details['delivery_info'] = _present(self.delivery_info, ('exchange', 'routing_key'))
         return f'<{type(self).__name__} object at {id(self):#x} with details {details!r}>'
+
+
+def _present(mapping: dict, keys: tuple[str, ...]) -> dict:
+    """The items of ``mapping`` under ``keys`` whose value is not None."""
+    return {k: mapping[k] for k in keys if mapping.get(k) is not None}

@@ -22,7 +22,8 @@ import logging
 import os
 import pickle as pypickle
 from collections import namedtuple
-from typing import Any, Callable, Collection, Iterable, Mapping
+from contextlib import contextmanager
+from typing import Any, Callable, Collection, Iterable, Iterator, Mapping
 
 from .exceptions import ContentDisallowed, DecodeError, EncodeError, SerializerNotInstalled
 from .utils.encoding import str_to_bytes
@@ -63,6 +64,15 @@ codec = namedtuple('codec', ('content_type', 'content_encoding', 'encoder'))
 NOTSET = object()
 
 
+def _no_default_serializer(data: Any) -> Any:
+    raise EncodeError('No default serializer set: pass serializer= or '
+                      'call registry._set_default_serializer() first')
+
+
+#: What :meth:`SerializerRegistry.dumps` uses before a default serializer is set.
+_NO_DEFAULT_CODEC = codec(None, None, _no_default_serializer)
+
+
 class _UnknownSerializer(SerializerNotInstalled, KeyError):
     """No serializer is registered under this name (also a ``KeyError``)."""
 
@@ -71,8 +81,25 @@ class _UnknownSerializer(SerializerNotInstalled, KeyError):
 
 
 def parenthesize_alias(first: str, second: str) -> str:
-    """Return ``'first (second)'``, or just ``first`` when they are the same."""
-    return f'{first} ({second})' if second and second != first else first
+    """Return ``'first (second)'``, e.g. ``'json (application/json)'``."""
+    return f'{first} ({second})'
+
+
+@contextmanager
+def _reraise_errors(wrapper: type[Exception],
+                    include: tuple[type[BaseException], ...] = (Exception,),
+                    exclude: tuple[type[BaseException], ...] = (SerializerNotInstalled,)
+                    ) -> Iterator[None]:
+    """Re-raise errors of type ``include`` (but not ``exclude``) as ``wrapper(exc)``.
+
+    The original exception is chained as ``__cause__``.
+    """
+    try:
+        yield
+    except exclude:
+        raise
+    except include as exc:
+        raise wrapper(exc) from exc
 
 
 def _decode(obj: Any, encoding: str = 'utf-8', errors: str = 'strict') -> Any:
@@ -106,7 +133,7 @@ class SerializerRegistry:
         self._default_encode: Callable | None = None
         self._default_content_type: str | None = None
         self._default_content_encoding: str | None = None
-        self._default_codec: codec | None = None
+        self._default_codec: codec = _NO_DEFAULT_CODEC
         self._default_serializer: str | None = None
         self._disabled_content_types: set[str] = set()
         self.type_to_name: dict[str, str] = {}
@@ -270,7 +297,7 @@ class SerializerRegistry:
             content_type, content_encoding, encoder = self._default_codec
         try:
             payload = encoder(data)
-        except SerializerNotInstalled:
+        except (SerializerNotInstalled, EncodeError):
             raise
         except Exception as exc:
             raise EncodeError(exc) from exc
@@ -385,11 +412,18 @@ def enable_insecure_serializers(choices: Iterable[str] = NOTSET) -> None:
     """Enable serializers that are considered to be unsafe.
 
     Enables pickle, yaml and msgpack by default, or the given serializers
-    (by name or content type).
+    (by name or content type).  Names of serializers that are not
+    registered are ignored.
     """
-    choices = INSECURE if choices is NOTSET else choices
-    for content_type in [registry._to_content_type(c) for c in choices]:
-        registry.enable(content_type)
+    if choices is NOTSET:
+        choices = INSECURE
+    elif isinstance(choices, str):
+        choices = (choices,)
+    for choice in choices:
+        try:
+            registry.enable(choice)
+        except KeyError:  # not a registered serializer name: nothing to enable
+            pass
 
 
 def disable_insecure_serializers(allowed: Iterable[str] | None = NOTSET) -> None:

@@ -98,5 +98,6 @@ def loads(s: str | bytes | bytearray | memoryview, _loads: Callable[[Any], Any] 
 def _fast_loads(s: str | bytes | bytearray | memoryview) -> Any:
     """Deserialize a JSON document (the ``json`` serializer's decoder)."""
     if not isinstance(s, str):
-        s = (s if isinstance(s, bytes) else bytes(s)).decode('utf-8')
+        # memoryview(): any buffer, but never ``bytes(int)``'s zero-filled buffer.
+        s = (s if isinstance(s, bytes) else memoryview(s).tobytes()).decode('utf-8')
     return _decode(s)

@@ -82,15 +82,27 @@ def test_reject_and_requeue_states():
     m1.reject()
     m2.reject(requeue=True)
     m3.requeue()
-    assert (m1._state, m2._state, m3._state) == ('REJECTED', 'REQUEUED', 'REQUEUED')
+    # like kombu: reject() is 'REJECTED' whether or not it requeues; requeue() is 'REQUEUED'
+    assert (m1._state, m2._state, m3._state) == ('REJECTED', 'REJECTED', 'REQUEUED')
     assert ch.calls == [('reject', 'tag1', False), ('reject', 'tag1', True),
                         ('reject', 'tag1', True)]
 
 
 def test_settle_without_channel_raises():
     for op in ('ack', 'reject', 'requeue'):
-        with pytest.raises(MessageStateError):
+        with pytest.raises(MessageStateError,
+                           match='^This message does not have a receiving channel$'):
             getattr(make(channel=None), op)()
+
+
+@pytest.mark.parametrize('first,state', [('ack', 'ACK'), ('reject', 'REJECTED'),
+                                         ('requeue', 'REQUEUED')])
+def test_second_settle_message_names_the_state(first, state):
+    m = make(channel=RecordingChannel())
+    getattr(m, first)()
+    with pytest.raises(MessageStateError,
+                       match=f'^Message already acknowledged with state: {state}$'):
+        m.ack()
 
 
 def test_ack_is_noop_for_no_ack_consumer():
@@ -168,6 +180,65 @@ def test_postencode():
 def test_repr():
     r = repr(make())
     assert 'Message object' in r and "'state': 'RECEIVED'" in r
+
+
+def _details(message):
+    return repr(message).split(' with details ', 1)[1]
+
+
+def test_repr_of_an_empty_message_leaves_out_unset_values():
+    assert repr(Message()).startswith('<Message object at 0x')
+    assert _details(Message()) == "{'state': 'RECEIVED', 'properties': {}, 'delivery_info': {}}>"
+
+
+def test_repr_shows_correlation_id_exchange_and_routing_key_only():
+    m = Message(b'abcd', delivery_tag=5, content_type='application/json',
+                delivery_info={'exchange': 'e', 'routing_key': 'r', 'consumer_tag': 'c',
+                               'redelivered': False},
+                properties={'correlation_id': 'c', 'reply_to': 'r', 'message_id': 'm'},
+                headers={'h': 1})
+    assert _details(m) == (
+        "{'state': 'RECEIVED', 'content_type': 'application/json', 'delivery_tag': 5, "
+        "'body_length': 4, 'properties': {'correlation_id': 'c'}, "
+        "'delivery_info': {'exchange': 'e', 'routing_key': 'r'}}>")
+
+
+def test_repr_keeps_falsy_values_but_not_none():
+    m = Message(b'', delivery_tag=0, content_type='',
+                properties={'correlation_id': ''}, delivery_info={'exchange': None})
+    assert _details(m) == (
+        "{'state': 'RECEIVED', 'content_type': '', 'delivery_tag': 0, 'body_length': 0, "
+        "'properties': {'correlation_id': ''}, 'delivery_info': {}}>")
+
+
+def test_repr_uses_the_subclass_name_and_state():
+    class Sub(Message):
+        pass
+
+    m = Sub(b'x', delivery_tag=1, channel=RecordingChannel())
+    m.ack()
+    assert repr(m).startswith('<Sub object at 0x')
+    assert _details(m) == ("{'state': 'ACK', 'delivery_tag': 1, 'body_length': 1, "
+                           "'properties': {}, 'delivery_info': {}}>")
+
+
+def test_unknown_compression_header_is_stored_as_key_error():
+    m = make(b'raw', headers={'compression': 'application/x-nosuch'})
+    assert m.body == b'raw'
+    assert issubclass(m.errors[0][0], KeyError)
+    with pytest.raises(KeyError):
+        m._reraise_error()
+
+
+def test_compression_alias_in_header_is_understood():
+    m = make(zlib.compress(b'[1]'), headers={'compression': 'zlib'})
+    assert m.payload == [1]
+
+
+def test_accept_by_content_type_in_message():
+    assert make(b'{"a": 1}', accept={'application/json'}).decode() == {'a': 1}
+    with pytest.raises(ContentDisallowed):
+        make(b'{"a": 1}', accept=[]).decode()
 
 
 def test_transport_base_reexports_message():

@@ -360,11 +360,13 @@ def test_enable_insecure_serializers_takes_names_or_content_types(global_registr
     assert registry._disabled_content_types & INSECURE_TYPES == {MSGPACK}
 
 
-def test_enable_unknown_serializer_raises_and_changes_nothing(global_registry):
-    before = set(registry._disabled_content_types)
-    with pytest.raises(SerializerNotInstalled, match='bogus'):
-        enable_insecure_serializers(['pickle', 'bogus'])
-    assert registry._disabled_content_types == before
+def test_enable_insecure_serializers_ignores_unknown_names(global_registry):
+    enable_insecure_serializers(['pickle', 'bogus'])  # like kombu: unknown names are skipped
+    assert registry._disabled_content_types & INSECURE_TYPES == {YAML, MSGPACK}
+    enable_insecure_serializers(['bogus'])
+    assert registry._disabled_content_types & INSECURE_TYPES == {YAML, MSGPACK}
+    enable_insecure_serializers('yaml')  # a single name
+    assert registry._disabled_content_types & INSECURE_TYPES == {MSGPACK}
 
 
 def test_disable_insecure_serializers_allows_only_json(global_registry):
@@ -581,3 +583,137 @@ def test_broken_entry_point_is_logged_and_skipped(monkeypatch, global_registry, 
         assert dumps(1, serializer='ok') == ('application/x-ok', 'utf-8', '1')
     assert 'broken' in caplog.text
     assert 'broken' not in global_registry.name_to_type
+
+
+# -- parity with kombu 4.6.7 (observed behaviour, pinned as plain values) ----
+
+@pytest.mark.parametrize('serializer,data,expected', [
+    (None, {'a': 1}, (JSON, 'utf-8', '{"a": 1}')),
+    (None, 5, (JSON, 'utf-8', '5')),
+    (None, None, (JSON, 'utf-8', 'null')),
+    (None, (1, 2), (JSON, 'utf-8', '[1, 2]')),
+    (None, '', ('text/plain', 'utf-8', b'')),
+    (None, b'', ('application/data', 'binary', b'')),
+    ('', 'hé', ('text/plain', 'utf-8', b'h\xc3\xa9')),
+    ('json', '', (JSON, 'utf-8', '""')),
+    ('yaml', {'a': 1}, (YAML, 'utf-8', 'a: 1\n')),
+    ('yaml', 5, (YAML, 'utf-8', '5\n...\n')),
+    ('yaml', b'\x00\xff', (YAML, 'utf-8', '!!binary |\n  AP8=\n')),
+    ('msgpack', {'a': 1}, (MSGPACK, 'binary', b'\x81\xa1a\x01')),
+    ('msgpack', b'\x00\xff', (MSGPACK, 'binary', b'\xc4\x02\x00\xff')),
+    ('msgpack', 'hé', (MSGPACK, 'binary', b'\xa3h\xc3\xa9')),
+    ('raw', '', ('application/data', 'utf-8', b'')),
+    ('raw', None, ('application/data', 'binary', None)),
+])
+def test_dumps_return_values(serializer, data, expected):
+    assert dumps(data, serializer=serializer) == expected
+
+
+@pytest.mark.parametrize('serializer,data', [
+    ('json', b'x'), (None, bytearray(b'x')), ('yaml', object()), ('msgpack', object()),
+])
+def test_dumps_unserializable_is_encode_error(serializer, data):
+    with pytest.raises(EncodeError):
+        dumps(data, serializer=serializer)
+
+
+def test_dumps_without_a_default_serializer_is_encode_error():
+    r = SerializerRegistry()
+    r._entrypoints_loaded = True
+    assert r.dumps('text') == ('text/plain', 'utf-8', b'text')
+    assert r.dumps(b'data') == ('application/data', 'binary', b'data')
+    with pytest.raises(EncodeError, match='No default serializer'):
+        r.dumps({'a': 1})
+
+
+@pytest.mark.parametrize('data,content_type,encoding,expected', [
+    (b'h\xe9', 'text/plain', 'BINARY', b'h\xe9'),
+    (b'h\xe9', 'text/plain', 'ascii-8bit', b'h\xe9'),
+    (b'h\xe9', 'text/plain', 'latin-1', 'hé'),
+    (b'h\xc3\xa9', 'text/plain', 'UTF8', 'hé'),
+    (b'h\xc3\xa9', 'application/text', 'binary', b'h\xc3\xa9'),
+    (b'h\xc3\xa9', 'application/data', 'utf-8', 'hé'),
+    (b'abc', None, None, 'abc'),
+    (b'abc', '', '', 'abc'),
+    (memoryview(b'abc'), 'text/plain', 'utf-8', 'abc'),
+    (bytearray(b'abc'), 'text/plain', 'utf-8', 'abc'),
+    (b'{"a": 1}', JSON, 'binary', {'a': 1}),
+    (b'[1]', JSON, 'latin-1', [1]),
+    (None, JSON, 'utf-8', None),
+])
+def test_loads_content_type_and_encoding_combinations(data, content_type, encoding, expected):
+    assert loads(data, content_type, encoding) == expected
+
+
+def test_loads_json_of_a_non_buffer_is_decode_error():
+    with pytest.raises(DecodeError):
+        loads(123, JSON, 'utf-8')
+
+
+@pytest.mark.parametrize('content_type,why,alias', [
+    ('text/plain', 'untrusted', 'text/plain (text/plain)'),
+    (JSON, 'untrusted', 'json (application/json)'),
+])
+def test_content_disallowed_message_names_type_and_alias(content_type, why, alias):
+    with pytest.raises(ContentDisallowed) as excinfo:
+        loads(b'1', content_type, 'utf-8', accept=['application/x-other'])
+    assert str(excinfo.value) == f'Refusing to deserialize {why} content of type {alias}'
+
+
+def test_content_disallowed_message_for_disabled_custom_type(fresh):
+    fresh.disable('application/x-foo')
+    with pytest.raises(ContentDisallowed) as excinfo:
+        fresh.loads(b'abc', 'application/x-foo', 'utf-8')
+    assert str(excinfo.value) == (
+        'Refusing to deserialize disabled content of type application/x-foo (application/x-foo)')
+    assert fresh.loads(b'abc', 'application/x-foo', 'utf-8', force=True) == 'abc'
+    assert fresh.loads(b'abc', 'application/x-foo', 'utf-8', accept=['application/x-foo']) == 'abc'
+
+
+def test_parenthesize_alias():
+    assert serialization.parenthesize_alias('json', 'application/json') == 'json (application/json)'
+    assert serialization.parenthesize_alias('x/y', 'x/y') == 'x/y (x/y)'
+
+
+def test_reraise_errors_wraps_and_chains():
+    _reraise_errors = serialization._reraise_errors
+    with pytest.raises(EncodeError) as excinfo:
+        with _reraise_errors(EncodeError):
+            raise KeyError('k')
+    assert isinstance(excinfo.value.args[0], KeyError)
+    assert isinstance(excinfo.value.__cause__, KeyError)
+    with pytest.raises(SerializerNotInstalled):  # excluded by default
+        with _reraise_errors(EncodeError):
+            raise SerializerNotInstalled('x')
+    with pytest.raises(EncodeError):
+        with _reraise_errors(EncodeError, exclude=()):
+            raise SerializerNotInstalled('x')
+    with pytest.raises(KeyError):  # not included
+        with _reraise_errors(DecodeError, include=(ValueError,)):
+            raise KeyError('k')
+    with pytest.raises(ValueError):  # explicitly excluded
+        with _reraise_errors(DecodeError, exclude=(ValueError,)):
+            raise ValueError('v')
+    with pytest.raises(KeyboardInterrupt):  # not an Exception
+        with _reraise_errors(DecodeError):
+            raise KeyboardInterrupt()
+
+
+def test_register_decoder_only_and_encoder_only(fresh):
+    fresh.register('dec', None, lambda d: ('d', d), 'application/x-do')
+    fresh.register('enc', lambda o: 'E', None, 'application/x-eo')
+    assert fresh.loads(b'q', 'application/x-do', 'utf-8') == ('d', b'q')
+    assert fresh.dumps(1, 'enc') == ('application/x-eo', 'utf-8', 'E')
+    assert fresh.loads(b'q', 'application/x-eo', 'utf-8') == 'q'  # no decoder: text
+    assert fresh.loads(b'q', 'application/x-eo', 'binary') == b'q'
+    assert fresh.type_to_name['application/x-eo'] == 'enc'
+    assert fresh.name_to_type['dec'] == 'application/x-do'
+
+
+def test_set_default_serializer_keeps_str_and_bytes_special(global_registry):
+    registry._set_default_serializer('pickle')
+    assert dumps({'a': 1})[:2] == (PICKLE, 'binary')
+    assert (registry._default_content_type, registry._default_content_encoding) == (
+        PICKLE, 'binary')
+    assert dumps('s')[:2] == ('text/plain', 'utf-8')
+    assert dumps(b'b')[:2] == ('application/data', 'binary')

@@ -104,6 +104,32 @@ def test_loads_invalid_json_raises_value_error():
         loads(b'{')
 
 
+@pytest.mark.parametrize('data', [123, None])
+def test_loads_of_a_non_string_raises_type_error(data):
+    with pytest.raises(TypeError):
+        loads(data)
+
+
+@pytest.mark.parametrize('value,expected', [
+    (datetime.datetime(2020, 1, 2, 3, 4, 5, 123, tzinfo=datetime.timezone(
+        datetime.timedelta(hours=2))), '"2020-01-02T03:04:05.000123+02:00"'),
+    (datetime.time(3, 4, 5, tzinfo=UTC), '"03:04:05+00:00"'),
+    (Decimal('NaN'), '"NaN"'),
+    ({'a': [datetime.date(2020, 1, 1), uuid.UUID(int=1)]},
+     '{"a": ["2020-01-01T00:00:00", "00000000-0000-0000-0000-000000000001"]}'),
+    ({1: 2}, '{"1": 2}'),
+    (float('nan'), 'NaN'),
+])
+def test_dumps_values(value, expected):
+    assert dumps(value) == expected
+
+
+@pytest.mark.parametrize('value', [b'abc', bytearray(b'x'), datetime.timedelta(seconds=5)])
+def test_dumps_unsupported_types_raise_type_error(value):
+    with pytest.raises(TypeError):
+        dumps(value)
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(),
