@@ -1,13 +1,20 @@
 """Event-loop debugging tools."""
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
+
+from vine import promise
 
 from kombu.utils.eventio import ERR, READ, WRITE
 from kombu.utils.functional import reprcall
 
 __all__ = ('callback_for', 'repr_active', 'repr_events', 'repr_flag',
            'repr_readers', 'repr_writers')
+
+
+#: How many wrappers (partial, promise) :func:`_rcb` looks through.
+_MAX_UNWRAP = 8
 
 
 def repr_flag(flag: int) -> str:
@@ -26,12 +33,16 @@ def _rcb(obj: Any) -> str:
     if isinstance(obj, tuple) and len(obj) == 2:
         cb, args = obj
         return reprcall(_rcb(cb), args)
-    name = getattr(obj, '__name__', None)
-    if name:
-        return name
-    inner = getattr(obj, 'func', None) or getattr(obj, 'fun', None)   # partial, promise
-    if inner is not None and inner is not obj:
-        return _rcb(inner)
+    for _ in range(_MAX_UNWRAP):
+        name = getattr(obj, '__name__', None)
+        if isinstance(name, str) and name:
+            return name
+        if isinstance(obj, partial):
+            obj = obj.func
+        elif isinstance(obj, promise) and obj.fun is not None:
+            obj = obj.fun
+        else:
+            break
     return repr(obj)
 
 
@@ -61,17 +72,21 @@ def repr_writers(h: Any) -> list[str]:
 def callback_for(h: Any, fd: int, flag: int, *default: Any) -> Any:
     """Return the callback used for hub+fd+flag.
 
-    That is the ``(callback, args)`` pair of the reader (for READ/ERR) or the
-    writer (WRITE) of ``fd``, or the hub's ``consolidate_callback`` for a
-    consolidated fd.  Raises :exc:`KeyError` unless a default is given.
+    That is the ``(callback, args)`` pair of the reader of ``fd`` for
+    ``READ``, of its writer for ``WRITE`` (or the hub's
+    ``consolidate_callback`` for a consolidated fd), and of whichever is
+    there for ``ERR``.  Raises :exc:`KeyError` unless a default is given.
     """
     try:
-        if fd in h.consolidate and h.consolidate_callback is not None:
-            return h.consolidate_callback
-        if flag & (READ | ERR):
+        if flag & READ:
+            return h.readers[fd]
+        if flag & WRITE:
+            if fd in h.consolidate:
+                return h.consolidate_callback
+            return h.writers[fd]
+        if flag & ERR:
             if fd in h.readers:
                 return h.readers[fd]
-        if flag & (WRITE | ERR) and fd in h.writers:
             return h.writers[fd]
         raise KeyError(fd)
     except KeyError:

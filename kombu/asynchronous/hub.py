@@ -16,7 +16,8 @@ so :meth:`Hub.run_forever`): that is how a transport tells the loop's owner
 that its connection was lost.  Callbacks queued with ``call_soon`` that had
 not run yet stay queued.  Errors raised by timers go to
 :meth:`Hub.on_callback_error` (which logs), unless they are instances of
-:attr:`Hub.propagate_errors`.  A descriptor found to be invalid (``EBADF``
+:attr:`Hub.propagate_errors` (or :exc:`MemoryError`, or :exc:`OSError`
+``ENOMEM``).  A descriptor found to be invalid (``EBADF``
 raised by its callback, or reported invalid by the poller) is removed
 without an error.
 """
@@ -76,6 +77,22 @@ def set_event_loop(loop: Hub | None) -> Hub | None:
     return loop
 
 
+class _ReadyQueue(deque):
+    """FIFO of the callbacks queued by :meth:`Hub.call_soon`.
+
+    Also answers the ``set`` methods ``add``/``discard`` that code written for
+    the original (set based) ``Hub._ready`` uses.
+    """
+
+    add = deque.append
+
+    def discard(self, item: Any) -> None:
+        try:
+            self.remove(item)
+        except ValueError:
+            pass
+
+
 def _is_bad_fd(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno == errno.EBADF
 
@@ -116,7 +133,10 @@ class Hub:
         #: callables applied (without arguments) at the start of every iteration
         self.on_tick: set[Callable[[], Any]] = set()
         self.on_close = set()
-        self._ready: deque[Callable[[], Any]] = deque()
+        self._ready: deque[Callable[[], Any]] = _ReadyQueue()
+        #: set by :meth:`fire_timers` when it stopped at ``max_timers`` with
+        #: more timers possibly due (the loop then polls without waiting)
+        self._timers_due = False
         self._running = False
         self._stop_requested = False
         self._loop: Iterator[None] | None = None
@@ -139,6 +159,13 @@ class Hub:
         if self._poller is None:
             self._create_poller()
         return self._poller
+
+    @poller.setter
+    def poller(self, poller: Any) -> None:
+        self._poller = poller
+        if poller is not None:
+            self._register_fd = poller.register
+            self._unregister_fd = poller.unregister
 
     def _create_poller(self) -> None:
         self._poller = poll()
@@ -192,11 +219,15 @@ class Hub:
                     max_timers: int = 10, propagate: tuple = ()) -> float:
         """Apply up to ``max_timers`` due timers; return seconds until the next one.
 
-        The result is ``min_delay`` when nothing is scheduled, 0 when more
-        timers may be due, and never more than ``max_delay``.
+        The result is the delay until the next timer, or ``min_delay`` when
+        nothing is scheduled or ``max_timers`` timers were applied; never more
+        than ``max_delay``.  Errors raised by timers are passed to
+        :meth:`on_callback_error`, except instances of ``propagate``,
+        :exc:`MemoryError` and :exc:`OSError` ``ENOMEM``, which are raised.
         """
         delay: float | None = None
-        if len(self.timer):
+        self._timers_due = False
+        if self.timer._queue:
             scheduler = self.scheduler
             for _ in range(max_timers):
                 delay, entry = next(scheduler)
@@ -204,22 +235,25 @@ class Hub:
                     break
                 self._apply_timer(entry, propagate)
             else:
-                delay = 0
+                delay = None
+                self._timers_due = True   # the loop polls without waiting
         if delay is None:
             delay = min_delay
         return min(delay, max_delay)
 
-    def _apply_timer(self, entry: Entry, propagate: tuple) -> None:
+    def _apply_timer(self, entry: Any, propagate: tuple) -> None:
         try:
             entry()
         except propagate:
             raise
         except MemoryError:
             raise
+        except OSError as exc:
+            if exc.errno == errno.ENOMEM:
+                raise
+            self.on_callback_error(entry, exc)
         except Exception as exc:
-            handle_error = getattr(self.timer, 'handle_error', None)
-            if handle_error is None or not handle_error(exc):
-                self.on_callback_error(entry, exc)
+            self.on_callback_error(entry, exc)
 
     # -- file descriptors -------------------------------------------------
 
@@ -255,7 +289,10 @@ class Hub:
         try:
             self._update_poller(fd)
         except BaseException:
-            self._restore(fd, *before)
+            if before == (None, None):
+                self._discard(fd)
+            else:
+                self._restore(fd, *before)
             raise
         if consolidate:
             self.consolidate.add(fd)
@@ -281,7 +318,7 @@ class Hub:
         if self._poller is not None:
             try:
                 self._poller.unregister(fd)
-            except (OSError, ValueError):
+            except (OSError, ValueError, KeyError):
                 pass
 
     def _fileno(self, obj: Any) -> int | None:
@@ -420,7 +457,7 @@ class Hub:
             self._run_tick()
             self._run_ready()
             timeout = self.fire_timers(propagate=self.propagate_errors)
-            if self._ready or self._stop_requested:
+            if self._ready or self._stop_requested or self._timers_due:
                 timeout = 0
             if self.readers or self.writers:
                 self._dispatch(self.poller.poll(timeout))

@@ -163,13 +163,22 @@ class Timer:
             entry (Entry): Item to enter.
             eta (datetime.datetime | float): Scheduled time (None: now).
             priority (int): Tie-breaker for entries with the same eta (lower first).
+
+        Returns the entry; when the datetime cannot be converted the error
+        goes to :meth:`handle_error` (and None is returned) or, without
+        :attr:`on_error`, is raised.
         """
         if time is monotonic:
             time = self.clock
         if eta is None:
             eta = time()
         elif isinstance(eta, datetime):
-            eta = to_timestamp(eta, time=time)
+            try:
+                eta = to_timestamp(eta, time=time)
+            except Exception as exc:
+                if not self.handle_error(exc):
+                    raise
+                return None
         self._enter(eta, priority, entry)
         return entry
 
@@ -210,9 +219,10 @@ class Timer:
                         kwargs: Any = None, priority: int = 0) -> Entry:
         """Call ``fun(*args, **kwargs)`` every ``secs`` seconds until cancelled.
 
-        The next run is scheduled after each run (even when it raised), at
-        the previous ETA plus ``secs``, or ``secs`` from now if that is
-        already past (so a slow loop never triggers a burst of catch-up calls).
+        Each run schedules the next one (with :meth:`enter_after`, even when
+        the call raised) at the previous ETA plus ``secs``, or ``secs`` from
+        now if that is already past or the entry was applied before its ETA
+        (so a slow loop never triggers a burst of catch-up calls).
         """
         clock = self.clock
         entry: Entry
@@ -225,16 +235,15 @@ class Timer:
             finally:
                 if not entry.canceled:
                     now = clock()
-                    nxt = (last + secs) if last is not None else now + secs
-                    if nxt <= now:
-                        nxt = now + secs
-                    entry._last_run = nxt
-                    self._enter(nxt, priority, entry)
+                    delay = secs
+                    if last is not None and last <= now < last + secs:
+                        delay = last + secs - now    # keep the rate
+                    entry._last_run = now + delay
+                    self.schedule.enter_after(delay, entry, priority)
 
         entry = self.Entry(_reschedules, args, kwargs)
-        first = clock() + secs
-        entry._last_run = first
-        self._enter(first, priority, entry)
+        entry._last_run = clock() + secs
+        self.schedule.enter_after(secs, entry, priority)
         return entry
 
     # -- running ----------------------------------------------------------
@@ -256,6 +265,12 @@ class Timer:
 
     def stop(self) -> None:
         """Nothing to stop: the timer runs inside the event loop."""
+
+    def __enter__(self) -> Timer:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
 
     def cancel(self, tref: Entry) -> None:
         """Cancel a scheduled entry."""

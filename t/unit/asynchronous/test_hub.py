@@ -5,6 +5,7 @@ import errno
 import socket
 import threading
 import time
+from unittest.mock import Mock, call, patch
 
 import pytest
 from vine import promise
@@ -428,7 +429,8 @@ def test_fire_timers_runs_at_most_max_timers(hub):
     for i in range(5):
         hub.call_later(0, ran.append, i)
     time.sleep(0.001)
-    assert hub.fire_timers(max_timers=3) == 0
+    # reference parity: min_delay when max_timers were applied
+    assert hub.fire_timers(max_timers=3) == 1
     assert ran == [0, 1, 2]
     hub.fire_timers()
     assert ran == [0, 1, 2, 3, 4]
@@ -532,3 +534,143 @@ def test_idle_hub_does_not_busy_loop(hub, pair, with_fd):
     print(f'idle hub ({"idle fd" if with_fd else "no fds"}): '
           f'{result["cpu"] * 1000:.2f} ms CPU in {result["wall"]:.2f} s = {fraction:.3%}')
     assert fraction < 0.02
+
+
+# -- reference parity -------------------------------------------------------
+
+def test_poller_can_be_replaced():
+    h = Hub()
+    h.close()
+    poller = h.poller = Mock(name='poller')
+    h.add_reader(10, _noop)
+    h.add_writer(20, _noop)
+    assert poller.register.call_args_list == [call(10, READ | ERR), call(20, WRITE)]
+    assert h.readers == {10: (_noop, ())} and h.writers == {20: (_noop, ())}
+    h.remove(20)
+    poller.unregister.assert_called_with(20)
+    h.close()
+    poller.close.assert_called_with()
+
+
+def test_add_rejected_by_the_poller_leaves_no_trace():
+    h = Hub()
+    h.close()
+    h.poller = Mock(name='poller')
+    h.poller.register.side_effect = ValueError()
+    with pytest.raises(ValueError):
+        h.add(2, _noop, READ)
+    assert h.readers == {} and h.writers == {}
+
+
+def test_remove_ignores_unregister_key_errors():
+    h = Hub()
+    h.close()
+    h.poller = Mock(name='poller')
+    h.add_reader(31, _noop)
+    h.poller.unregister.side_effect = KeyError(31)
+    h.remove(31)
+    assert h.readers == {}
+
+
+def test_call_later_at_repeatedly_hand_callback_and_args_to_the_timer(hub):
+    hub.timer = Mock(name='timer')
+    cb = Mock(name='cb')
+    assert hub.call_later(10, cb, 1, 2) is hub.timer.call_after.return_value
+    hub.timer.call_after.assert_called_with(10, cb, (1, 2))
+    assert hub.call_at(11, cb, 3) is hub.timer.call_at.return_value
+    hub.timer.call_at.assert_called_with(11, cb, (3,))
+    assert hub.call_repeatedly(12, cb) is hub.timer.call_repeatedly.return_value
+    hub.timer.call_repeatedly.assert_called_with(12, cb, ())
+
+
+def test_call_soon_returns_a_promise_queued_in_ready(hub):
+    cb = Mock(name='cb')
+    p = hub.call_soon(cb, 1, 2, 3)
+    assert isinstance(p, promise) and p in hub._ready
+    given = promise(cb)
+    assert hub.call_soon(given) is given and given in hub._ready
+    hub._ready.discard(given)
+    assert given not in hub._ready
+    hub._ready.add(given)       # set-style access to _ready works too
+    hub.run_once()
+    assert cb.call_args_list == [call(1, 2, 3), call()]
+    assert len(hub._ready) == 0
+
+
+def test_fire_timers_with_a_stub_timer_and_scheduler(hub):
+    hub.timer = Mock(name='timer')
+    hub.timer._queue = []
+    assert hub.fire_timers(min_delay=42.324, max_delay=32.321) == 32.321
+    hub.timer._queue = [1]
+    hub.scheduler = iter([(3.743, None)])
+    assert hub.fire_timers() == 3.743
+    entries = [Mock(name=f'e{i}') for i in range(11)]
+    keep = list(entries)
+
+    def scheduler():
+        while True:
+            while entries:
+                yield None, entries.pop()
+            yield 3.982, None
+
+    hub.scheduler = scheduler()
+    assert hub.fire_timers(max_timers=10, min_delay=1.13) == 1.13
+    for entry in keep[1:]:
+        entry.assert_called_with()
+    keep[0].assert_not_called()
+    assert hub.fire_timers(max_timers=10) == 3.982
+    keep[0].assert_called_with()
+    entries[:] = [Mock() for _ in range(10)]
+    assert hub.fire_timers(max_timers=10, min_delay=20, max_delay=5) == 5
+
+
+@pytest.mark.parametrize('exc,raised', [
+    (KeyError('propagated'), KeyError),
+    (MemoryError(), MemoryError),
+    (OSError(errno.ENOMEM, 'no memory'), OSError),
+    (KeyboardInterrupt(), KeyboardInterrupt),
+    (ValueError('logged'), None),
+    (OSError(errno.ENOENT, 'logged'), None),
+])
+def test_fire_timers_error_handling(hub, exc, raised):
+    hub.timer = Mock(name='timer')
+    entry = Mock(name='entry', side_effect=exc)
+    hub.scheduler = iter([(0, entry), (None, None)])
+    with patch('kombu.asynchronous.hub.logger') as logger:
+        if raised is None:
+            assert hub.fire_timers(propagate=(KeyError,)) == 1
+            logger.error.assert_called()
+        else:
+            with pytest.raises(raised):
+                hub.fire_timers(propagate=(KeyError,))
+            logger.error.assert_not_called()
+    hub.timer.handle_error.assert_not_called()
+
+
+def test_timer_errors_do_not_go_to_the_timers_on_error():
+    errors = []
+    h = Hub(timer=Timer(on_error=errors.append))
+    h.on_callback_error = Mock(name='on_callback_error')
+
+    def boom():
+        raise ValueError('x')
+
+    h.call_later(-1, boom)
+    assert h.fire_timers() == 1
+    assert errors == []
+    assert isinstance(h.on_callback_error.call_args[0][1], ValueError)
+    h.close()
+
+
+def test_loop_does_not_wait_while_more_timers_are_due(hub, pair):
+    hub.add_reader(pair[0], _noop)      # poll (never readable) instead of sleep
+    ran = []
+    for i in range(25):
+        hub.call_later(-1, ran.append, i)
+    started = time.monotonic()
+    hub.run_once()
+    hub.run_once()
+    assert ran == list(range(20))       # 10 per iteration
+    assert time.monotonic() - started < 0.5
+    step(hub)
+    assert ran == list(range(25))

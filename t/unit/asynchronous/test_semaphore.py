@@ -1,6 +1,8 @@
 """kombu.asynchronous.semaphore: callback-based bounded semaphore."""
 from __future__ import annotations
 
+import re
+
 from kombu.asynchronous.semaphore import DummyLock, LaxBoundedSemaphore
 
 
@@ -89,3 +91,22 @@ def test_dummy_lock_is_a_context_manager():
     lock = DummyLock()
     with lock as entered:
         assert entered is lock
+
+
+def test_repr_format():
+    sem = LaxBoundedSemaphore(2)
+    assert re.fullmatch(r'<LaxBoundedSemaphore at 0x[0-9a-f]+ value:2 waiting:0>', repr(sem))
+
+
+def test_docstring_example_sequence():
+    out = []
+    x = LaxBoundedSemaphore(2)
+    assert x.acquire(out.append, 'HELLO 1') is True
+    assert x.acquire(out.append, 'HELLO 2') is True
+    assert x.acquire(out.append, 'HELLO 3') is False
+    assert out == ['HELLO 1', 'HELLO 2']
+    assert x.release() is None
+    assert out == ['HELLO 1', 'HELLO 2', 'HELLO 3']
+    for _ in range(5):
+        x.release()
+    assert x.value == x.initial_value == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime, timedelta, timezone
+from unittest.mock import Mock, patch
 
 import pytest
 
@@ -248,3 +249,102 @@ def test_to_timestamp_converts_aware_datetime():
 
 def test_timer_entry_class_is_exposed():
     assert Timer.Entry is Entry
+
+
+# -- reference parity -------------------------------------------------------
+
+def test_timer_defaults_and_context_manager():
+    t = Timer()
+    assert t.max_interval == 2.0 and t.on_error is None
+    assert Timer(max_interval=0.5).max_interval == 0.5
+    assert t.schedule is t and t.stop() is None
+    t.stop = Mock(name='stop')
+    with t as entered:
+        assert entered is t
+    t.stop.assert_called_with()
+
+
+def test_entry_fields_and_repr():
+    def fun(*args, **kwargs):
+        return args, kwargs
+
+    entry = Entry(fun, (1,), {'a': 2})
+    assert (entry.fun, entry.args, entry.kwargs) == (fun, (1,), {'a': 2})
+    assert entry() == ((1,), {'a': 2})
+    assert repr(entry) == "<TimerEntry: fun(*(1,), **{'a': 2})>"
+    bare = Entry(fun)
+    assert (bare.args, bare.kwargs) == ([], {})
+    assert not bare.canceled and not bare.cancelled
+    assert bare.cancel() is None
+    assert bare.canceled and bare.cancelled
+
+
+def test_cancel_calls_the_trefs_cancel():
+    tref = Mock(name='tref')
+    Timer().cancel(tref)
+    tref.cancel.assert_called_with()
+
+
+def test_enter_after_and_enter_at_use_the_given_time():
+    t = Timer()
+    t._enter = Mock(name='_enter')
+    fun = Mock(name='fun')
+    now = Mock(name='time', return_value=10)
+    t.enter_after(10, fun, time=now)
+    t._enter.assert_called_with(20, 0, fun)
+    t.enter_at(fun, None, priority=3, time=now)
+    t._enter.assert_called_with(10, 3, fun)
+    t.enter_at(fun, 0, time=now)
+    t._enter.assert_called_with(0, 0, fun)
+
+
+def test_enter_at_conversion_errors_go_to_on_error():
+    on_error = Mock(name='on_error')
+    t = Timer(on_error=on_error)
+    with patch('kombu.asynchronous.timer.to_timestamp') as to_ts:
+        to_ts.side_effect = OverflowError()
+        assert t.enter_at(Entry(print), eta=datetime.now()) is None
+        assert isinstance(t.enter_at(Entry(print), eta=None), Entry)
+        t.on_error = None
+        with pytest.raises(OverflowError):
+            t.enter_at(Entry(print), eta=datetime.now())
+    on_error.assert_called_once()
+    assert isinstance(on_error.call_args[0][0], OverflowError)
+    assert len(t) == 1
+
+
+def test_call_repeatedly_schedules_through_enter_after():
+    t = Timer()
+    t.schedule.enter_after = Mock(name='enter_after')
+    fun = Mock(name='fun')
+    fun.__name__ = 'fun'
+    entry = t.call_repeatedly(0.03, fun, (1,))
+    assert isinstance(entry, Entry) and entry.args == (1,)
+    t.schedule.enter_after.assert_called_once_with(0.03, entry, 0)
+    entry()                               # applied early: next run in secs
+    fun.assert_called_once_with(1)
+    assert t.schedule.enter_after.call_count == 2
+    assert t.schedule.enter_after.call_args[0][:2] == (0.03, entry)
+    entry.canceled = True
+    entry()
+    assert t.schedule.enter_after.call_count == 2
+
+
+def test_scheduler_yields_capped_delays_and_due_entries(timer, clock):
+    timer.max_interval = 0.5
+    entry = timer.call_after(10, print)
+    it = iter(timer)
+    assert next(it) == (0.5, None)
+    clock.advance(10)
+    assert next(it) == (None, entry)
+    assert next(it) == (None, None)
+    assert len(timer) == 0
+
+
+def test_queue_orders_by_eta_then_priority(timer):
+    x = timer.call_at(100.0, print, ('x',), priority=5)
+    y = timer.call_at(50.0, print, ('y',), priority=9)
+    z = timer.call_at(100.0, print, ('z',), priority=1)
+    assert [(q.eta, q.priority, q.entry) for q in timer.queue] == [
+        (50.0, 9, y), (100.0, 1, z), (100.0, 5, x)]
+    assert timer.queue[0]._fields == ('eta', 'priority', 'entry')
