@@ -73,11 +73,13 @@ class Channel(amqp.Channel, base.StdChannel):
         """
         message = _Message(body, **properties) if properties else _Message(body)
         props = message.properties          # a fresh dict owned by the message
+        if content_encoding is None and isinstance(body, str):
+            content_encoding = 'utf-8'      # how py-amqp will encode a str body
         props['content_type'] = content_type
         props['content_encoding'] = content_encoding
         props['application_headers'] = headers
-        if priority is not None:
-            props['priority'] = priority
+        if priority is not None or 'priority' not in props:
+            props['priority'] = priority    # unset (None) values stay off the wire
         return message
 
     def prepare_queue_arguments(self, arguments: dict | None, **kwargs: Any) -> dict | None:
@@ -224,18 +226,25 @@ class Transport(base.Transport):
     def _connection_options(self) -> dict:
         """Keyword arguments for :class:`amqp.Connection`, from the client's settings."""
         conninfo = self.client
+        # Settings left unset take the defaults.  The client's own attributes
+        # are left as given: they key connection pools (``__eqhash__``).
         defaults = self.default_connection_params
+        hostname = conninfo.hostname or defaults['hostname']
+        if hostname == 'localhost' and not conninfo.ssl:
+            # the IPv4 loopback: brokers seldom listen on ::1 (with TLS the
+            # name is kept, the certificate may be checked against it)
+            hostname = '127.0.0.1'
         opts = {
-            'host': _format_host(conninfo.hostname or defaults['hostname'],
-                                 conninfo.port or defaults['port']),
+            'host': _format_host(hostname, conninfo.port or defaults['port']),
             'userid': conninfo.userid or defaults['userid'],
             'password': conninfo.password if conninfo.password is not None
-            else defaults['password'],
+            else defaults['password'],           # (an explicit '' is kept)
             'login_method': conninfo.login_method or defaults['login_method'],
             'virtual_host': conninfo.virtual_host or '/',
             'ssl': conninfo.ssl or False,
             'connect_timeout': conninfo.connect_timeout,
             'heartbeat': conninfo.heartbeat or 0,
+            'insist': conninfo.insist,
             'on_blocked': _log_blocked,
             'on_unblocked': _log_unblocked,
         }

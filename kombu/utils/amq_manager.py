@@ -16,14 +16,15 @@ def get_manager(client: Any, hostname: str | None = None, port: int | str | None
     the management port defaults to 15672.
 
     Raises:
-        ImportError: if the ``pyrabbit`` library is not installed.
+        ModuleNotFoundError: (an :exc:`ImportError`) if the ``pyrabbit``
+            library is not installed.
     """
     try:
         import pyrabbit  # type: ignore[import-not-found]
     except ImportError as exc:
-        raise ImportError(
+        raise ModuleNotFoundError(
             'The RabbitMQ management API needs the pyrabbit library: '
-            'pip install pyrabbit') from exc
+            'pip install pyrabbit', name='pyrabbit') from exc
     opt = (getattr(client, 'transport_options', None) or {}).get
 
     def get(name: str, val: Any, default: Any) -> Any:

@@ -242,6 +242,152 @@ def test_basic_qos_limits_unacked_deliveries(conn, queue_name):
     assert len(seen) == 4
 
 
+# -- received messages (values observed with the original Kombu 4.6.7) --------
+
+def _get(channel_queue, attempts=50):
+    for _ in range(attempts):
+        message = channel_queue.get()
+        if message is not None:
+            return message
+        time.sleep(0.02)
+    raise AssertionError('no message arrived')
+
+
+@pytest.fixture
+def bound_queue(conn, unique_name, cleanup):
+    exchange = Exchange(unique_name, 'direct', durable=False)
+    queue = Queue(unique_name, exchange, routing_key='rk', durable=False, auto_delete=False)
+    cleanup['queues'].append(unique_name)
+    cleanup['exchanges'].append(unique_name)
+    channel = conn.channel()
+    bound = queue(channel)
+    bound.declare()
+    return bound, Producer(channel, exchange, routing_key='rk')
+
+
+@pytest.mark.parametrize('kwargs,body,content_type,content_encoding,decoded', [
+    ({'body': {'a': 1}}, '{"a": 1}', 'application/json', 'utf-8', {'a': 1}),
+    ({'body': 'h\u00e9llo'}, 'h\u00e9llo', 'text/plain', 'utf-8', 'h\u00e9llo'),
+    ({'body': b'\x00raw'}, b'\x00raw', 'application/data', 'binary', b'\x00raw'),
+    ({'body': b'<x/>', 'content_type': 'application/xml', 'content_encoding': 'binary'},
+     b'<x/>', 'application/xml', 'binary', b'<x/>'),
+    ({'body': 'text', 'content_type': 'text/plain'}, 'text', 'text/plain', 'utf-8', 'text'),
+])
+def test_received_message_attributes(bound_queue, kwargs, body, content_type,
+                                     content_encoding, decoded):
+    bound, producer = bound_queue
+    producer.publish(**kwargs)
+    message = _get(bound)
+    assert type(message) is pyamqp.Message
+    assert message.body == body
+    assert (message.content_type, message.content_encoding) == (content_type,
+                                                                content_encoding)
+    assert message.decode() == decoded
+    assert message.headers == {}
+    assert message.properties == {
+        'application_headers': {}, 'content_encoding': content_encoding,
+        'content_type': content_type, 'delivery_mode': 2, 'priority': 0}
+    assert type(message.delivery_tag) is int
+    assert message.delivery_info == {
+        'delivery_tag': message.delivery_tag, 'exchange': bound.exchange.name,
+        'message_count': 0, 'redelivered': False, 'routing_key': 'rk'}
+    assert message.accept is None
+    assert message.errors == []
+    assert not message.acknowledged
+    message.ack()
+
+
+def test_received_headers_and_properties(bound_queue):
+    bound, producer = bound_queue
+    headers = {'h1': 1, 'h2': 'v', 'h3': [1, 'a'], 'h4': {'n': True}, 'h5': None, 'h6': 1.5}
+    producer.publish('x', headers=headers, priority=5, expiration=60,
+                     correlation_id='cid', reply_to='rt', message_id='mid',
+                     delivery_mode='transient', type='T', app_id='app',
+                     user_id='guest', timestamp=1700000000)
+    message = _get(bound)
+    assert message.headers == headers
+    assert message.properties == {
+        'app_id': 'app', 'application_headers': headers, 'content_encoding': 'utf-8',
+        'content_type': 'text/plain', 'correlation_id': 'cid', 'delivery_mode': 1,
+        'expiration': '60000', 'message_id': 'mid', 'priority': 5, 'reply_to': 'rt',
+        'timestamp': 1700000000, 'type': 'T', 'user_id': 'guest'}
+    message.ack()
+
+
+def test_compression_header_and_requeued_redelivery(bound_queue):
+    bound, producer = bound_queue
+    producer.publish({'a': 1}, compression='zlib')
+    message = _get(bound)
+    assert message.headers == {'compression': 'application/x-gzip'}
+    assert message.decode() == {'a': 1}
+    message.requeue()
+    again = _get(bound)
+    assert again.delivery_info['redelivered'] is True
+    assert again.decode() == {'a': 1}
+    again.ack()
+
+
+def test_consumed_message_delivery_info(conn, bound_queue):
+    bound, producer = bound_queue
+    producer.publish({'c': 1})
+    [message] = _collect(conn, 1, bound)
+    assert sorted(message.delivery_info) == [
+        'consumer_tag', 'delivery_tag', 'exchange', 'redelivered', 'routing_key']
+    assert message.accept == {'application/json', 'text/plain', 'application/data'}
+    message.ack()
+
+
+def test_raw_str_body_without_content_encoding_is_published_as_utf8(conn, queue_name):
+    channel = conn.channel()
+    _declare(channel, queue_name)
+    channel.basic_publish(channel.prepare_message('h\u00e9'), '', queue_name)
+    raw = None
+    for _ in range(50):
+        raw = channel.basic_get(queue_name, no_ack=True)
+        if raw is not None:
+            break
+        time.sleep(0.02)
+    assert raw.properties == {'content_encoding': 'utf-8'}
+    assert raw.body == 'h\u00e9'      # py-amqp decodes it with that encoding
+
+
+def test_queue_declare_returns_name_and_counts(conn, queue_name):
+    channel = conn.channel()
+    ok = _declare(channel, queue_name)
+    assert type(ok).__name__ == 'queue_declare_ok_t'
+    assert tuple(ok) == (queue_name, 0, 0)
+    assert ok._fields == ('queue', 'message_count', 'consumer_count')
+    assert channel.queue_purge(queue_name) == 0
+
+
+def test_localhost_connects_over_ipv4_and_leaves_the_client_as_given(rabbitmq_url):
+    with Connection('pyamqp://localhost//') as conn:
+        key = conn.__eqhash__()
+        conn.connect()
+        assert conn.connection.sock.getpeername()[0] == '127.0.0.1'
+        assert (conn.hostname, conn.port, conn.userid) == ('localhost', None, None)
+        assert conn.as_uri() == 'amqp://guest:**@localhost:5672//'
+        assert conn.__eqhash__() == key      # pools keyed on it still find it
+
+
+@pytest.mark.parametrize('vhost', ['/', '%2F', ''])
+def test_default_vhost_spellings(rabbitmq_url, vhost):
+    with Connection(f'pyamqp://guest:guest@127.0.0.1:5672/{vhost}') as conn:
+        assert conn.virtual_host == '/'
+        assert conn.as_uri() == 'amqp://guest:**@127.0.0.1:5672//'
+        conn.connect()
+        assert conn.connected
+
+
+def test_client_properties_sent_by_default(conn):
+    conn.connect()
+    props = conn.connection.client_properties
+    assert props['product'] == 'py-amqp'
+    assert props['capabilities'] == {'consumer_cancel_notify': True,
+                                     'connection.blocked': True,
+                                     'authentication_failure_close': True}
+
+
 # -- RabbitMQ queue features --------------------------------------------------
 
 def test_priority_queue_delivers_highest_priority_first(conn, unique_name, cleanup):

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import importlib.util
 import ssl
+import sys
+import types
 from types import SimpleNamespace
 
 import amqp
@@ -64,6 +66,18 @@ class TestPrepareMessage:
     def test_priority_from_properties_is_kept_without_explicit_one(self, channel):
         msg = channel.prepare_message(b'x', None, properties={'priority': 3})
         assert msg.properties['priority'] == 3
+
+    def test_unset_values_are_none_in_the_property_dict(self, channel):
+        msg = channel.prepare_message(b'x')
+        assert msg.properties == {'content_type': None, 'content_encoding': None,
+                                  'application_headers': None, 'priority': None}
+
+    def test_str_body_without_encoding_is_sent_as_utf8(self, channel):
+        msg = channel.prepare_message('h\u00e9llo', content_type='text/plain')
+        assert msg.properties['content_encoding'] == 'utf-8'
+        raw = channel.prepare_message('x', content_encoding='latin-1')
+        assert raw.properties['content_encoding'] == 'latin-1'
+        assert channel.prepare_message(b'x').properties['content_encoding'] is None
 
     def test_unset_values_are_left_off_the_wire(self, channel):
         msg = channel.prepare_message(b'x')
@@ -200,11 +214,54 @@ class TestTransport:
 
     def test_connection_options_defaults(self):
         opts = Connection('pyamqp://').transport._connection_options()
-        assert opts['host'] == 'localhost:5672'
+        assert opts['host'] == '127.0.0.1:5672'
         assert (opts['userid'], opts['password']) == ('guest', 'guest')
         assert opts['virtual_host'] == '/'
         assert opts['login_method'] == 'AMQPLAIN'
         assert opts['heartbeat'] == 0
+        assert opts['insist'] is False
+
+    @pytest.mark.parametrize('url', ['pyamqp://', 'amqp://localhost//', None])
+    def test_localhost_means_the_ipv4_loopback(self, url):
+        conn = Connection(url) if url else Connection()
+        assert conn.transport._connection_options()['host'] == '127.0.0.1:5672'
+        assert conn.as_uri() == 'amqp://guest:**@localhost:5672//'
+
+    def test_other_hostnames_are_used_as_given(self):
+        for host in ('LOCALHOST', 'localhost.localdomain', 'rabbit'):
+            conn = Connection(hostname=host)
+            assert conn.transport._connection_options()['host'] == f'{host}:5672'
+            assert conn.hostname == host
+
+    def test_the_client_is_left_as_given(self):
+        # its attributes key the connection pools: they must not change on connect
+        conn = Connection('amqp://')
+        before = (conn.hostname, conn.userid, conn.password, conn.port,
+                  conn.login_method, conn.__eqhash__())
+        conn.transport._connection_options()
+        assert (conn.hostname, conn.userid, conn.password, conn.port,
+                conn.login_method, conn.__eqhash__()) == before
+
+    def test_localhost_is_kept_with_tls(self):
+        conn = Connection('amqps://localhost//')
+        assert conn.transport._connection_options()['host'] == 'localhost:5671'
+
+    def test_given_settings_are_kept(self):
+        conn = Connection('amqps://u:p@h:1234/vh', login_method='PLAIN')
+        conn.transport._connection_options()
+        assert (conn.hostname, conn.userid, conn.password, conn.port,
+                conn.login_method, conn.virtual_host) == ('h', 'u', 'p', 1234, 'PLAIN', 'vh')
+
+    def test_an_explicit_empty_password_is_kept(self):
+        conn = Connection('amqp://', password='')
+        assert conn.transport._connection_options()['password'] == ''
+
+    def test_ssl_default_port_is_filled_in(self):
+        conn = Connection('amqps://')
+        assert conn.transport._connection_options()['host'] == 'localhost:5671'
+
+    def test_insist_is_passed_on(self):
+        assert Connection('amqp://', insist=True).transport._connection_options()['insist']
 
     def test_ssl_dict_is_passed_through_and_picks_the_ssl_port(self):
         sslopts = {'ca_certs': '/tmp/ca.pem', 'cert_reqs': ssl.CERT_REQUIRED}
@@ -288,3 +345,39 @@ class TestLibrabbitmq:
     def test_selecting_it_by_alias_says_it_is_not_installed(self):
         with pytest.raises(ImportError, match='pyamqp'):
             Connection('librabbitmq://').transport.driver_version()
+
+
+class TestGetManager:
+
+    @pytest.fixture
+    def created(self, monkeypatch):
+        created = []
+        fake = types.ModuleType('pyrabbit')
+        fake.Client = lambda *args: created.append(args) or 'manager'
+        monkeypatch.setitem(sys.modules, 'pyrabbit', fake)
+        return created
+
+    def test_missing_pyrabbit_is_a_module_not_found_error(self, monkeypatch):
+        monkeypatch.setitem(sys.modules, 'pyrabbit', None)
+        with pytest.raises(ModuleNotFoundError, match='pyrabbit'):
+            Connection('amqp://').get_manager()
+
+    @pytest.mark.parametrize('url,kwargs,expected', [
+        ('amqp://', {}, ('localhost:15672', 'guest', 'guest')),
+        ('amqp://u:p@h:1234/vh', {}, ('h:15672', 'u', 'p')),
+        ('amqp://u:p@h/', {'hostname': 'x'}, ('x:15672', 'u', 'p')),
+        ('amqp://u:p@h/', {'hostname': 'H', 'port': 99, 'userid': 'U', 'password': 'P'},
+         ('H:99', 'U', 'P')),
+        ('amqp://', {'port': '80'}, ('localhost:80', 'guest', 'guest')),
+    ])
+    def test_manager_settings(self, created, url, kwargs, expected):
+        assert Connection(url).get_manager(**kwargs) == 'manager'
+        assert created == [expected]
+
+    def test_transport_options_supply_the_manager_settings(self, created):
+        conn = Connection('amqp://u:p@h:1234/vh', transport_options={
+            'manager_hostname': 'mh', 'manager_port': 1,
+            'manager_userid': 'mu', 'manager_password': 'mp'})
+        conn.transport.get_manager()
+        conn.transport.get_manager('H', 99, 'U', 'P')
+        assert created == [('mh:1', 'mu', 'mp'), ('H:99', 'U', 'P')]
