@@ -9,7 +9,7 @@ bodies are kept as they are (no base64 step).  A consumer waiting in
 from __future__ import annotations
 
 import threading
-from collections import deque
+from collections import defaultdict, deque
 from typing import Any
 
 from . import virtual
@@ -39,6 +39,9 @@ class Channel(virtual.Channel):
 
     #: Queue name -> :class:`collections.deque` of message dicts (process-global).
     queues: dict[str, deque] = {}
+    #: Event name -> set of handlers (e.g. ``basic_return``); each channel
+    #: gets its own (a ``defaultdict(set)``), so handlers never leak between
+    #: channels.
     events: dict = {}
     do_restore = False
     supports_fanout = True
@@ -46,6 +49,10 @@ class Channel(virtual.Channel):
     restore_to_head = True
     #: The in-process binding table can hold the headers exchange's arguments.
     exchange_types = dict(STANDARD_EXCHANGE_TYPES, headers=HeadersExchange)
+
+    def __init__(self, connection: Any, **kwargs: Any) -> None:
+        super().__init__(connection, **kwargs)
+        self.events = defaultdict(set)
 
     def _has_queue(self, queue: str, **kwargs: Any) -> bool:
         return queue in self.queues

@@ -27,7 +27,7 @@ import threading
 import uuid as _uuid
 import warnings
 import weakref
-from collections import namedtuple
+from collections import defaultdict, namedtuple
 from queue import Empty
 from time import monotonic, sleep
 from typing import Any, Callable, Iterator
@@ -153,7 +153,7 @@ class BrokerState:
     def __init__(self, exchanges: dict | None = None) -> None:
         self.exchanges = {} if exchanges is None else exchanges
         self.bindings = {}
-        self.queue_index = {}
+        self.queue_index = defaultdict(set)
         self.routes: dict = {}
         self.routes_generation = 0
         self._routes_lock = threading.Lock()
@@ -357,6 +357,8 @@ class QoS:
         if not self.restore_at_shutdown or not self._delivered:
             return
         stderr = sys.stderr if stderr is None else stderr
+        if getattr(self.channel, 'do_restore', False):
+            print(RESTORING_FMT.format(len(self._delivered)), file=stderr)
         try:
             errors = self.restore_unacked()
         except Exception as exc:  # pragma: no cover - defensive
@@ -404,15 +406,16 @@ class Message(base.Message):
         self._queue = queue
         properties = payload['properties']
         body = payload.get('body')
-        if channel is not None:
-            if delivery_tag is None:
-                delivery_tag = channel._next_tag()
-            if body and 'body_encoding' in properties:
-                encoding = properties['body_encoding']
-                if encoding:
-                    body = channel.decode_body(body, encoding)
-        elif delivery_tag is None:
+        if delivery_tag is None:
+            # Built from a stored dict: its id, as in Kombu (channels deliver
+            # with their own int tags).
             delivery_tag = properties.get('delivery_tag')
+            if delivery_tag is None and channel is not None:
+                delivery_tag = channel._next_tag()
+        if channel is not None and body and 'body_encoding' in properties:
+            encoding = properties['body_encoding']
+            if encoding:
+                body = channel.decode_body(body, encoding)
         info = properties.get('delivery_info')
         if consumer_tag is None:
             info = {'redelivered': False, **info, 'delivery_tag': delivery_tag} if info \
@@ -646,11 +649,13 @@ class Channel(AbstractChannel, base.StdChannel):
         state.exchanges.pop(exchange, None)
         state.invalidate_routes()
 
-    def exchange_bind(self, *args: Any, **kwargs: Any) -> None:
+    def exchange_bind(self, destination: str, source: str = '', routing_key: str = '',
+                      nowait: bool = False, arguments: dict | None = None) -> None:
         """Exchange to exchange bindings are not supported by virtual transports."""
         raise NotImplementedError('virtual transports do not support exchange_bind')
 
-    def exchange_unbind(self, *args: Any, **kwargs: Any) -> None:
+    def exchange_unbind(self, destination: str, source: str = '', routing_key: str = '',
+                        nowait: bool = False, arguments: dict | None = None) -> None:
         """Exchange to exchange bindings are not supported by virtual transports."""
         raise NotImplementedError('virtual transports do not support exchange_unbind')
 
@@ -779,6 +784,8 @@ class Channel(AbstractChannel, base.StdChannel):
             properties = {}
         if 'priority' not in properties:
             properties['priority'] = priority or self.default_priority
+        if 'delivery_info' not in properties:
+            properties['delivery_info'] = {}
         return {'body': body,
                 'content-encoding': content_encoding,
                 'content-type': content_type,
@@ -863,12 +870,22 @@ class Channel(AbstractChannel, base.StdChannel):
             props['delivery_info'] = dict(props['delivery_info'])
         return dict(message, properties=props)
 
-    def _lookup(self, exchange: str, routing_key: str, default: str | None = None) -> list:
+    def _lookup(self, exchange: str, routing_key: str, default: str | None = None) -> Any:
         """Find all queues matching `routing_key` for the given `exchange`.
 
+        Arguments:
+            default (str): queue for messages nothing matched (default:
+                :attr:`deadletter_queue`).
+
         Returns:
-            list: queue names; ``[default]`` (the dead-letter queue) with an
-            :class:`UndeliverableWarning` when nothing matched, else empty.
+            Collection[str]: the matching queue names (the exchange type's
+            ``lookup`` result, a set).  When nothing matched: ``[default]``
+            with an :class:`UndeliverableWarning` (also for an undeclared
+            exchange), or ``[]`` without a default.
+
+        Raises:
+            amqp.exceptions.NotFound: `exchange` is not declared and there is
+                no `default` (as an AMQP broker does, never a silent drop).
         """
         if default is None:
             default = self.deadletter_queue
@@ -877,16 +894,19 @@ class Channel(AbstractChannel, base.StdChannel):
         try:
             table = self.get_table(exchange)
         except KeyError:
-            # Like an AMQP broker: an undeclared exchange is a channel error,
-            # never a silent drop.
-            raise _not_found('exchange', exchange, 'Basic.publish') from None
-        queues = self.typeof(exchange).lookup(table, exchange, routing_key, default)
-        if not queues and default is not None:
+            if default is None:
+                raise _not_found('exchange', exchange, 'Basic.publish') from None
+            queues = ()
+        else:
+            queues = self.typeof(exchange).lookup(table, exchange, routing_key, default)
+        if not queues:
+            if default is None:
+                return []
             warnings.warn(UndeliverableWarning(UNDELIVERABLE_FMT.format(
                 exchange=exchange, routing_key=routing_key)), stacklevel=2)
             self._new_queue(default)
-            queues = [default]
-        return list(queues)
+            return [default]
+        return queues
 
     def _lookup_direct(self, exchange: str, routing_key: str) -> list:
         """Queues bound to `exchange` with exactly `routing_key` (direct semantics)."""

@@ -12,15 +12,12 @@ for a new binding, ``lookup`` finds the queues for a routing key, and
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Pattern
+from typing import Any, Pattern
 
 __all__ = ('ExchangeType', 'DirectExchange', 'TopicExchange', 'FanoutExchange',
            'HeadersExchange', 'STANDARD_EXCHANGE_TYPES')
 
 
-def _unique_queues(queues: Iterable[str]) -> list[str]:
-    """Queue names in first-seen order, without duplicates."""
-    return list(dict.fromkeys(queues))
 
 
 class ExchangeType:
@@ -38,11 +35,11 @@ class ExchangeType:
         self.channel = channel
 
     def lookup(self, table: list, exchange: str, routing_key: str,
-               default: str | None) -> list[str]:
+               default: str | None) -> set[str]:
         """Lookup all queues matching `routing_key` in `exchange`.
 
         Returns:
-            list: the matching queue names, empty when nothing matched
+            set: the matching queue names, empty when nothing matched
             (dead-lettering to ``default`` is done by the channel).
         """
         raise NotImplementedError(f'{type(self).__name__} does not implement lookup')
@@ -69,7 +66,7 @@ class ExchangeType:
         """Put ``message`` on every queue the exchange routes ``routing_key`` to."""
         self._put_all(self.channel._lookup(exchange, routing_key), message, **kwargs)
 
-    def _put_all(self, queues: list, message: dict, **kwargs: Any) -> None:
+    def _put_all(self, queues: Any, message: dict, **kwargs: Any) -> None:
         """Put ``message`` on each of ``queues`` (a private copy for all but the last)."""
         channel = self.channel
         put = channel._put
@@ -87,9 +84,9 @@ class DirectExchange(ExchangeType):
     type = 'direct'
 
     def lookup(self, table: list, exchange: str, routing_key: str,
-               default: str | None) -> list[str]:
-        """Lookup all queues matching `routing_key` in `exchange`."""
-        return _unique_queues(queue for rkey, _, queue in table if rkey == routing_key)
+               default: str | None) -> set[str]:
+        """Lookup all queues matching `routing_key` in `exchange` (a set)."""
+        return {queue for rkey, _, queue in table if rkey == routing_key}
 
     def deliver(self, message: dict, exchange: str, routing_key: str, **kwargs: Any) -> None:
         """Put ``message`` on the queues bound with exactly ``routing_key``."""
@@ -150,12 +147,11 @@ class TopicExchange(ExchangeType):
         return compiled.match(string) is not None
 
     def lookup(self, table: list, exchange: str, routing_key: str,
-               default: str | None) -> list[str]:
-        """Lookup all queues matching `routing_key` in `exchange`."""
+               default: str | None) -> set[str]:
+        """Lookup all queues matching `routing_key` in `exchange` (a set)."""
         match = self._match
-        return _unique_queues(
-            queue for rkey, pattern, queue in table
-            if match(pattern or self.key_to_pattern(rkey), routing_key))
+        return {queue for rkey, pattern, queue in table
+                if match(pattern or self.key_to_pattern(rkey), routing_key)}
 
     def deliver(self, message: dict, exchange: str, routing_key: str, **kwargs: Any) -> None:
         """Put ``message`` on the queues whose binding pattern matches ``routing_key``."""
@@ -177,9 +173,9 @@ class FanoutExchange(ExchangeType):
     type = 'fanout'
 
     def lookup(self, table: list, exchange: str, routing_key: str,
-               default: str | None) -> list[str]:
-        """Return every queue bound to `exchange` (routing key ignored)."""
-        return _unique_queues(queue for _, _, queue in table)
+               default: str | None) -> set[str]:
+        """Return every queue bound to `exchange` (routing key ignored), as a set."""
+        return {queue for _, _, queue in table}
 
     def deliver(self, message: dict, exchange: str, routing_key: str, **kwargs: Any) -> None:
         """Broadcast: ``Channel._put_fanout`` when supported, else put on each bound queue."""
@@ -215,11 +211,10 @@ class HeadersExchange(ExchangeType):
         return all(hits)
 
     def lookup(self, table: list, exchange: str, routing_key: str,
-               default: str | None, headers: dict | None = None) -> list[str]:
-        """Queues whose binding arguments match ``headers``."""
+               default: str | None, headers: dict | None = None) -> set[str]:
+        """Queues whose binding arguments match ``headers`` (a set)."""
         headers = headers or {}
-        return _unique_queues(
-            queue for _, arguments, queue in table if self.matches(arguments or {}, headers))
+        return {queue for _, arguments, queue in table if self.matches(arguments or {}, headers)}
 
     def deliver(self, message: dict, exchange: str, routing_key: str, **kwargs: Any) -> None:
         """Put ``message`` on the queues whose bindings match its headers."""

@@ -159,3 +159,23 @@ def test_simple_queue_round_trip(names):
         assert message.payload == {'hello': 'world'}
         message.ack()
         queue.close()
+
+
+def test_channel_events_are_per_channel():
+    assert memory.Channel.events == {}
+    with Connection('memory://') as conn:
+        ch1, ch2 = conn.channel(), conn.channel()
+        ch1.events['basic_return'].add(print)
+        assert ch1.events == {'basic_return': {print}}
+        assert ch2.events['basic_return'] == set()
+        assert memory.Channel.events == {}
+
+
+def test_after_reply_message_received_keeps_the_queue(names):
+    q = names('q')
+    with Connection('memory://') as conn, conn.channel() as ch:
+        ch.queue_declare(q)
+        ch.basic_publish(ch.prepare_message(b'x'), '', q)
+        assert ch.after_reply_message_received(q) is None
+        assert ch.queue_declare(q, passive=True).message_count == 1
+        ch.queue_delete(q)

@@ -243,7 +243,8 @@ def test_prepare_message_layout():
                                      properties={'reply_to': 'r'})
         assert message == {
             'body': 'b', 'content-type': 'text/plain', 'content-encoding': 'utf-8',
-            'headers': {'h': 1}, 'properties': {'reply_to': 'r', 'priority': 3}}
+            'headers': {'h': 1},
+            'properties': {'reply_to': 'r', 'priority': 3, 'delivery_info': {}}}
 
 
 def test_published_messages_get_unique_ids(names):
@@ -345,3 +346,70 @@ def test_basic_get_passes_accept_to_message(names):
         message = ch.basic_get(q, no_ack=True, accept={'application/json'})
         assert message.accept == {'application/json'}
         assert message.decode() == {}
+
+
+# -- Kombu 4.6.7 parity ------------------------------------------------------
+
+def test_prepare_message_defaults():
+    with Connection('memory://') as conn, conn.channel() as ch:
+        assert ch.prepare_message('body') == {
+            'body': 'body', 'content-encoding': None, 'content-type': None,
+            'headers': {}, 'properties': {'delivery_info': {}, 'priority': 0}}
+        # an explicit priority property wins over the argument
+        assert ch.prepare_message('b', 5, properties={'priority': 7})['properties'] == {
+            'priority': 7, 'delivery_info': {}}
+
+
+def test_message_from_payload_dict_keeps_its_stored_id_and_decodes_base64():
+    payload = {
+        'body': 'aGVsbG8=', 'content-type': 'text/plain', 'content-encoding': 'utf-8',
+        'headers': {'h': 1},
+        'properties': {'body_encoding': 'base64', 'priority': 3, 'delivery_tag': 'tag1',
+                       'delivery_info': {'exchange': 'e', 'routing_key': 'r', 'priority': 3}},
+    }
+    with Connection('memory://') as conn, conn.channel() as ch:
+        message = virtual.Message(payload, channel=ch)
+        assert message.body == b'hello'
+        assert message.payload == 'hello'
+        assert message.delivery_tag == 'tag1'
+        info = message.delivery_info
+        assert (info['exchange'], info['routing_key'], info['priority']) == ('e', 'r', 3)
+        assert (message.content_type, message.content_encoding, message.headers) == (
+            'text/plain', 'utf-8', {'h': 1})
+        assert message.serializable() == payload
+        assert virtual.Message(payload, channel=ch, delivery_tag=7).delivery_tag == 7
+        assert ch.message_to_python(payload).delivery_tag == 'tag1'
+        # without a stored id the channel numbers it
+        bare = {'body': 'x', 'properties': {}}
+        assert isinstance(virtual.Message(bare, channel=ch).delivery_tag, int)
+
+
+def test_broker_state_queue_index_is_a_set_per_queue():
+    state = virtual.BrokerState()
+    assert state.queue_index['unknown'] == set()
+    state.binding_declare('q', 'x', 'rk', {'a': 1})
+    state.binding_declare('q', 'x', 'rk', {'b': 1})   # first declaration wins
+    assert state.bindings == {('q', 'x', 'rk'): {'a': 1}}
+    assert state.queue_index['q'] == {('q', 'x', 'rk')}
+    assert list(state.queue_bindings('q')) == [('x', 'rk', {'a': 1})]
+    state.queue_bindings_delete('q')
+    assert (state.bindings, dict(state.queue_index)) == ({}, {'unknown': set()})
+
+
+def test_restore_unacked_once_reports_on_stderr(names):
+    import io
+    q = names('q')
+    with Connection('memory://') as conn:
+        ch = conn.channel()
+        ch.do_restore = True
+        for body in (b'a', b'b'):
+            ch.basic_publish(ch.prepare_message(body), '', q)
+        assert ch.basic_get(q) is not None and ch.basic_get(q) is not None
+        out = io.StringIO()
+        ch.qos.restore_unacked_once(stderr=out)
+        assert out.getvalue() == 'Restoring 2 unacknowledged message(s)\n'
+        assert ch._size(q) == 2
+        ch.qos.restore_unacked_once(stderr=out)   # only once
+        assert out.getvalue() == 'Restoring 2 unacknowledged message(s)\n'
+        ch.queue_delete(q)
+        ch.close()

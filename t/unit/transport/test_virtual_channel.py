@@ -498,3 +498,44 @@ def test_producer_and_consumer_round_trip(conn, names):
 def test_unsupported_exchange_type_is_refused_at_declare(channel, names):
     with pytest.raises(NotImplementedError, match='x-unknown'):
         channel.exchange_declare(names('h'), 'x-unknown')
+
+
+# -- Kombu 4.6.7 parity ------------------------------------------------------
+
+def test_lookup_returns_the_set_of_matching_queues(channel, names):
+    ex, q1, q2 = names('ex'), names('q1'), names('q2')
+    channel.exchange_declare(ex, 'direct')
+    channel.queue_bind(q1, ex, 'k')
+    channel.queue_bind(q2, ex, 'k')
+    assert channel._lookup(ex, 'k') == {q1, q2}
+    assert channel._lookup(ex, 'nomatch') == []
+    assert channel._lookup('', q1) == [q1]
+
+
+def test_lookup_default_is_the_deadletter_fallback(channel, names):
+    ex, dlq = names('ex'), names('dlq')
+    channel.exchange_declare(ex, 'direct')
+    with pytest.warns(UndeliverableWarning):
+        assert channel._lookup(ex, 'nomatch', default=dlq) == [dlq]
+    assert channel.queue_declare(dlq, passive=True).queue == dlq
+    # an undeclared exchange routes nowhere: with a default it is dead-lettered too
+    with pytest.warns(UndeliverableWarning):
+        assert channel._lookup(names('undeclared'), 'k', dlq) == [dlq]
+    channel.deadletter_queue = dlq
+    with pytest.warns(UndeliverableWarning):
+        publish(channel, b'lost', names('undeclared'), 'k')
+    assert drain_bodies(channel, dlq) == [b'lost']
+    channel.queue_delete(dlq)
+
+
+def test_lookup_of_undeclared_exchange_without_default_is_not_found(channel, names):
+    with pytest.raises(NotFound):
+        channel._lookup(names('undeclared'), 'k')
+
+
+def test_exchange_bind_signature_and_refusal(channel):
+    with pytest.raises(NotImplementedError):
+        channel.exchange_bind('dest', source='src', routing_key='k', nowait=False,
+                              arguments=None)
+    with pytest.raises(NotImplementedError):
+        channel.exchange_unbind('dest', 'src', 'k', False, None)

@@ -47,18 +47,18 @@ def test_topic_lookup_uses_prepared_patterns():
     topic = TopicExchange(None)
     table = [topic.prepare_bind(q, 'ex', key, None)
              for q, key in (('q1', 'a.*'), ('q2', '#'), ('q1', 'a.b'))]
-    assert topic.lookup(table, 'ex', 'a.b', None) == ['q1', 'q2']
-    assert topic.lookup(table, 'ex', 'c', None) == ['q2']
+    assert topic.lookup(table, 'ex', 'a.b', None) == {'q1', 'q2'}
+    assert topic.lookup(table, 'ex', 'c', None) == {'q2'}
 
 
 def test_direct_lookup_matches_exact_key_once_per_queue():
     table = [('k', None, 'q1'), ('k', None, 'q1'), ('other', None, 'q2')]
-    assert DirectExchange(None).lookup(table, 'ex', 'k', None) == ['q1']
+    assert DirectExchange(None).lookup(table, 'ex', 'k', None) == {'q1'}
 
 
 def test_fanout_lookup_ignores_routing_key():
     table = [('a', None, 'q1'), ('b', None, 'q2')]
-    assert FanoutExchange(None).lookup(table, 'ex', 'zzz', None) == ['q1', 'q2']
+    assert FanoutExchange(None).lookup(table, 'ex', 'zzz', None) == {'q1', 'q2'}
 
 
 def test_equivalent_compares_declaration():
@@ -119,3 +119,26 @@ def test_headers_exchange_matches():
     assert m({'x-match': 'any', 'a': 1, 'b': 2}, {'b': 2})
     assert m({'a': None}, {'a': 'anything'})
     assert not m({'a': None}, {})
+
+
+def test_lookups_return_sets_and_empty_set_when_nothing_matches():
+    table = [('a', None, 'q1'), ('a', None, 'q2'), ('b', None, 'q3'), ('a', None, 'q1')]
+    assert DirectExchange(None).lookup(table, 'x', 'a', 'dflt') == {'q1', 'q2'}
+    assert DirectExchange(None).lookup(table, 'x', 'zz', 'dflt') == set()
+    assert FanoutExchange(None).lookup([], 'x', 'a', 'dflt') == set()
+    topic = TopicExchange(None)
+    ttable = [topic.prepare_bind(q, 'x', key, None)
+              for q, key in (('rFoo', 'stock.#'), ('rBar', 'stock.us.*'))]
+    assert topic.lookup(ttable, 'x', 'stock.us.nasdaq', None) == {'rFoo', 'rBar'}
+    assert topic.lookup(ttable, 'x', 'stock.europe.OSE', None) == {'rFoo'}
+    assert topic.lookup(ttable, 'x', 'stockxeuropexOSE', None) == set()
+    assert topic.lookup(ttable, 'x', 'candy.schleckpulver.snap_crackle', None) == set()
+
+
+def test_prepare_bind_shapes():
+    assert DirectExchange(None).prepare_bind('q', 'x', 'rk', None) == ('rk', None, 'q')
+    assert FanoutExchange(None).prepare_bind('q', 'x', 'rk', None) == ('rk', None, 'q')
+    rkey, pattern, queue = TopicExchange(None).prepare_bind('q', 'x', 'a.*', None)
+    assert (rkey, queue) == ('a.*', 'q') and re.match(pattern, 'a.b')
+    with pytest.raises(NotImplementedError):
+        ExchangeType(None).lookup([], 'x', 'rk', None)
