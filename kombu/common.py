@@ -1,7 +1,6 @@
 """Common utilities: broadcast queues, cached declarations, event loops, replies."""
 from __future__ import annotations
 
-import logging
 import os
 import socket
 import threading
@@ -14,17 +13,17 @@ from uuid import NAMESPACE_OID, getnode, uuid3
 
 from kombu.entity import Exchange, Queue
 from kombu.exceptions import ChannelError
+from kombu.log import get_logger
 from kombu.messaging import Consumer
 from kombu.utils.uuid import uuid
 
+# The documented API; QoS, ignore_errors, oid_from, ... are importable by name.
 __all__ = (
     'Broadcast', 'maybe_declare', 'uuid', 'itermessages', 'send_reply',
     'collect_replies', 'insured', 'drain_consumer', 'eventloop',
-    'ignore_errors', 'declaration_cached', 'oid_from', 'QoS',
-    'generate_oid', 'get_node_id', 'revive_connection', 'PREFETCH_COUNT_MAX',
 )
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 #: AMQP's prefetch_count is an unsigned short; larger values mean "no limit".
 PREFETCH_COUNT_MAX = 0xFFFF
@@ -133,10 +132,10 @@ def eventloop(conn: Any, limit: int | None = None, timeout: float | None = None,
               ignore_timeouts: bool = False) -> Iterator[Any]:
     """Best practice generator wrapper around ``Connection.drain_events``.
 
-    Yields once per ``drain_events`` call, forever or ``limit`` times.
-    ``socket.timeout`` propagates unless ``ignore_timeouts`` is set.
+    Yields once per ``drain_events`` call, forever (``limit`` None or 0) or
+    ``limit`` times.  ``socket.timeout`` propagates unless ``ignore_timeouts``.
     """
-    for _ in count() if limit is None else range(limit):
+    for _ in range(limit) if limit else count():
         try:
             yield conn.drain_events(timeout=timeout)
         except socket.timeout:
@@ -168,6 +167,12 @@ def itermessages(conn: Any, channel: Any, queue: Any, limit: int = 1,
     return drain_consumer(consumer, limit=limit, timeout=timeout, callbacks=callbacks)
 
 
+class _NoReplyTo(ValueError, KeyError):
+    """send_reply() to a request without ``reply_to`` (a ValueError, and a KeyError)."""
+
+    __str__ = ValueError.__str__  # no KeyError quoting
+
+
 def _reply_serializer(content_type: str | None) -> str | None:
     try:
         from kombu.serialization import registry
@@ -186,7 +191,7 @@ def send_reply(exchange: Any, req: Any, msg: Any, producer: Any = None,
     """
     reply_to = req.properties.get('reply_to')
     if not reply_to:
-        raise ValueError(f'send_reply: request has no reply_to property: {req!r}')
+        raise _NoReplyTo(f'send_reply: request has no reply_to property: {req!r}')
     options = {
         'routing_key': reply_to,
         'correlation_id': req.properties.get('correlation_id'),

@@ -5,13 +5,17 @@ from itertools import count
 from typing import Any, Callable, Sequence
 
 from .entity import Exchange, Queue, maybe_delivery_mode
-from .exceptions import ContentDisallowed
+from .exceptions import ContentDisallowed, EncodeError
 from .utils.functional import ChannelPromise, maybe_list
 
 __all__ = ('Exchange', 'Queue', 'Producer', 'Consumer')
 
 #: Consumer tags are unique within this process.
 _consumer_tags = count(1)
+
+
+class _BodyNotSerialized(EncodeError, TypeError):
+    """publish() got ``content_type`` but a body that is not str/bytes."""
 
 
 def _is_connection(obj: Any) -> bool:
@@ -148,7 +152,7 @@ class Producer:
             mode = delivery_mode or self.exchange.delivery_mode
         properties['delivery_mode'] = 2 if mode is None else maybe_delivery_mode(mode)
         if expiration is not None:
-            properties['expiration'] = str(int(expiration * 1000))
+            properties['expiration'] = str(int(float(expiration) * 1000))
 
         # serialize (unless the caller already did: content_type given)
         if not content_type:
@@ -158,6 +162,10 @@ class Producer:
             if not content_encoding:
                 content_encoding = 'utf-8'
             body = body.encode(content_encoding)
+        elif not isinstance(body, (bytes, bytearray, memoryview)):
+            raise _BodyNotSerialized(
+                f'content_type={content_type!r} given: the body must be already '
+                f'serialized (str or bytes), not {type(body).__name__}')
         elif not content_encoding:
             content_encoding = 'binary'
         if compression:
@@ -259,7 +267,9 @@ def _add_return_callback(channel: Any, callback: Callable) -> None:
     if events is not None:
         try:
             handlers = events['basic_return']
-        except (KeyError, TypeError):
+        except KeyError:
+            handlers = events['basic_return'] = set()
+        except TypeError:
             return
         handlers.add(callback)
 

@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterator
 from kombu.common import ignore_errors
 from kombu.messaging import Consumer, Producer
 from kombu.utils.encoding import safe_repr
+from kombu.utils.limits import TokenBucket
 from kombu.utils.objects import cached_property
 
 __all__ = ('ConsumerMixin', 'ConsumerProducerMixin')
@@ -23,7 +24,11 @@ W_CONN_ERROR = 'Broker connection error, trying again in %s seconds: %r.'
 
 
 class _RestartLimit:
-    """Allow one restart per ``interval`` seconds (token bucket of capacity 1)."""
+    """Allow one restart per ``interval`` seconds, with an injectable clock.
+
+    The default :attr:`ConsumerMixin.restart_limit` is ``TokenBucket(1)``;
+    this is for callers (tests) that want a shorter interval or fake time.
+    """
 
     def __init__(self, interval: float = 1.0, clock: Callable[[], float] | None = None) -> None:
         from time import monotonic
@@ -148,11 +153,10 @@ class ConsumerMixin:
     def maybe_conn_error(self, fun: Callable | None) -> Any:
         """Call ``fun`` ignoring connection errors.
 
-        Use :func:`kombu.common.ignore_errors` instead.
+        Use :func:`kombu.common.ignore_errors` instead (like it, without
+        ``fun`` this returns a context manager ignoring those errors).
         """
-        if fun is not None:
-            return ignore_errors(self, fun)
-        return None
+        return ignore_errors(self, fun)
 
     def create_connection(self) -> Any:
         """Return the connection to consume with (a clone of :attr:`connection`)."""
@@ -187,7 +191,7 @@ class ConsumerMixin:
     @cached_property
     def restart_limit(self) -> Any:
         """Rate limit for restarts after connection loss (one per second)."""
-        return _RestartLimit(1.0)
+        return TokenBucket(1)
 
     @cached_property
     def connection_errors(self) -> tuple:

@@ -241,6 +241,15 @@ class Mailbox:
     #: exchange to send replies to.
     reply_exchange: Exchange | None = None
 
+    #: Content types (or serializer names) accepted for replies.
+    accept: Any = ['json']
+
+    #: Serializer for commands and replies (None: the default, json).
+    serializer: str | None = None
+
+    #: Optional :class:`~kombu.pools.ProducerPool` to publish with.
+    producer_pool: Any = None
+
     def __init__(self, namespace: str, type: str = 'direct', connection: Any = None,
                  clock: Any = None, accept: Any = None, serializer: str | None = None,
                  producer_pool: Any = None, queue_ttl: float | None = None,

@@ -175,6 +175,9 @@ def test_send_reply_to_request_without_reply_to_fails(conn, queue):
     request = queue(conn.default_channel).get(no_ack=True)
     with pytest.raises(ValueError):
         common.send_reply('ex', request, 'r', producer=Producer(conn))
+    with pytest.raises(KeyError) as exc_info:  # what Kombu 4.6.7 raised
+        common.send_reply('ex', request, 'r', producer=Producer(conn))
+    assert str(exc_info.value).startswith('send_reply: request has no reply_to')
 
 
 def test_collect_replies_acks_when_no_ack_is_false(conn, queue):
@@ -296,3 +299,49 @@ def test_qos_is_thread_safe():
     for t in threads:
         t.join()
     assert qos.value == 8001
+
+
+# -- parity with Kombu 4.6.7 (differential sweep) -------------------------
+
+def test_all_lists_the_documented_api():
+    assert sorted(common.__all__) == [
+        'Broadcast', 'collect_replies', 'drain_consumer', 'eventloop', 'insured',
+        'itermessages', 'maybe_declare', 'send_reply', 'uuid']
+    # the undocumented helpers stay importable by name
+    from kombu.common import QoS, ignore_errors, oid_from  # noqa: F401
+
+
+def test_eventloop_limit_zero_means_no_limit(conn, queue):
+    got = []
+    for i in range(3):
+        publish(conn, queue, i)
+    with Consumer(conn.default_channel, [queue], callbacks=[lambda b, m: got.append(b)],
+                  no_ack=True):
+        with pytest.raises(socket.timeout):  # runs until nothing more arrives
+            for _ in common.eventloop(conn, limit=0, timeout=0.2):
+                pass
+    assert got == [0, 1, 2]
+
+
+def test_common_logger_has_a_null_handler():
+    import logging
+    handlers = logging.getLogger('kombu.common').handlers
+    assert any(isinstance(h, logging.NullHandler) for h in handlers)
+
+
+def test_qos_semantics():
+    applied = []
+    qos = common.QoS(lambda prefetch_count: applied.append(prefetch_count), 10)
+    assert (qos.value, qos.prev) == (10, None)
+    assert qos.increment_eventually() == 11
+    assert qos.increment_eventually(3) == 14
+    assert qos.decrement_eventually() == 13
+    assert qos.decrement_eventually(100) == 1  # never below 1
+    assert applied == []
+    assert qos.update() == 1
+    assert qos.set(1) == 1  # unchanged: not applied again
+    assert qos.set(common.PREFETCH_COUNT_MAX + 1) == common.PREFETCH_COUNT_MAX + 1
+    assert applied == [1, 0]  # over the maximum means unlimited
+    unlimited = common.QoS(lambda prefetch_count: None, 0)
+    assert unlimited.increment_eventually() == 0
+    assert unlimited.decrement_eventually() == 0

@@ -460,3 +460,73 @@ def test_producer_declare_through_lazy_connection(unique_name):
         conn.default_channel.exchange_declare(unique_name, 'topic', passive=True)  # exists
         with pytest.raises(conn.channel_errors):
             conn.default_channel.exchange_declare(f'{unique_name}.nope', passive=True)
+
+
+# -- parity with Kombu 4.6.7 (differential sweep) -------------------------
+
+def test_expiration_accepts_numeric_strings_and_floats(conn, queue):
+    p = Producer(conn.default_channel)
+    p.publish('a', exchange=queue.exchange, routing_key=queue.routing_key, expiration='10')
+    p.publish('b', exchange=queue.exchange, routing_key=queue.routing_key, expiration=1.5)
+    p.publish('c', exchange=queue.exchange, routing_key=queue.routing_key, expiration=0)
+    got = [queue(conn.default_channel).get(no_ack=True).properties['expiration']
+           for _ in range(3)]
+    assert got == ['10000', '1500', '0']
+
+
+def test_publish_with_content_type_needs_serialized_body(conn, queue):
+    from kombu.exceptions import EncodeError
+    p = Producer(conn.default_channel)
+    with pytest.raises(EncodeError) as exc_info:
+        p.publish({'a': 1}, exchange=queue.exchange, routing_key=queue.routing_key,
+                  content_type='application/json')
+    assert isinstance(exc_info.value, TypeError)  # as in Kombu 4.6.7
+    assert queue(conn.default_channel).get(no_ack=True) is None  # nothing published
+    p.publish(b'{"a": 1}', exchange=queue.exchange, routing_key=queue.routing_key,
+              content_type='application/json', content_encoding='utf-8')
+    assert queue(conn.default_channel).get(no_ack=True).payload == {'a': 1}
+
+
+def test_on_return_is_registered_on_the_channel_events(conn):
+    def on_return(exc, exchange, routing_key, message):
+        pass
+
+    channel = conn.channel()
+    try:
+        Producer(channel, on_return=on_return)
+        assert on_return in channel.events['basic_return']
+        lazy = Producer(conn, on_return=on_return)
+        assert lazy.channel is conn.default_channel  # resolving it registers on_return
+        assert on_return in conn.default_channel.events['basic_return']
+    finally:
+        channel.close()
+
+
+def test_publish_argument_mapping_to_received_message(conn, queue):
+    p = Producer(conn.default_channel, exchange=queue.exchange, routing_key=queue.routing_key)
+    p.publish('x', priority=5, delivery_mode='transient', headers={'h': 1},
+              reply_to='rq', correlation_id='cid', compression='zlib',
+              message_id='mid', app_id='app')
+    m = queue(conn.default_channel).get(no_ack=True)
+    assert (m.content_type, m.content_encoding, m.payload) == ('text/plain', 'utf-8', 'x')
+    assert m.headers == {'h': 1, 'compression': 'application/x-gzip'}
+    props = m.properties
+    assert (props['priority'], props['delivery_mode']) == (5, 1)
+    assert (props['reply_to'], props['correlation_id']) == ('rq', 'cid')
+    assert (props['message_id'], props['app_id']) == ('mid', 'app')
+    assert 'expiration' not in props
+    assert m.delivery_info['exchange'] == queue.exchange.name
+    assert m.delivery_info['routing_key'] == queue.routing_key
+
+
+def test_consumer_and_producer_defaults():
+    p = Producer(None)
+    assert (p.exchange.name, p.routing_key, p.serializer, p.compression,
+            p.auto_declare, p.on_return, p.channel) == ('', '', None, None, True, None, None)
+    assert repr(p) == '<Producer: None>'
+    c = Consumer(None)
+    assert (c.no_ack, c.auto_declare, c.callbacks, c.on_message, c.on_decode_error,
+            c.accept, c.prefetch_count, c.queues) == (None, True, [], None, None, None, None, [])
+    assert repr(c) == '<Consumer: []>'
+    with pytest.raises(NotImplementedError):
+        c.receive('body', None)

@@ -154,8 +154,20 @@ def test_maybe_conn_error_ignores_connection_errors(conn, queue):
         raise conn.connection_errors[0]('x')
 
     assert worker.maybe_conn_error(lost) is None
-    assert worker.maybe_conn_error(None) is None
     assert worker.maybe_conn_error(lambda: 5) == 5
+    # like kombu.common.ignore_errors: without fun, a context manager
+    with worker.maybe_conn_error(None):
+        lost()
+
+
+def test_default_restart_limit_is_a_token_bucket(conn, queue):
+    from kombu.utils.limits import TokenBucket
+    limit = Worker(conn, queue).restart_limit
+    assert isinstance(limit, TokenBucket)
+    assert (limit.fill_rate, limit.capacity) == (1.0, 1.0)
+    assert limit.can_consume(1)
+    assert not limit.can_consume(1)
+    assert 0 < limit.expected_time(1) <= 1
 
 
 def test_get_consumers_must_be_implemented(conn):

@@ -127,6 +127,21 @@ def test_mailbox_defaults():
     assert mailbox.accept == ['json']
     assert (mailbox.exchange_fmt, mailbox.reply_exchange_fmt) == ('%s.pidbox',
                                                                    'reply.%s.pidbox')
+    assert (mailbox.serializer, mailbox.producer_pool) == (None, None)
+    assert (mailbox.queue_ttl, mailbox.queue_expires) == (None, None)
+    assert (mailbox.reply_queue_ttl, mailbox.reply_queue_expires) == (None, 10.0)
+    # the documented class attributes
+    M = pidbox.Mailbox
+    assert (M.namespace, M.connection, M.type, M.exchange, M.reply_exchange) == (
+        None, None, 'direct', None, None)
+    assert (M.accept, M.serializer, M.producer_pool) == (['json'], None, None)
+    N = pidbox.Node
+    assert (N.hostname, N.mailbox, N.handlers, N.state, N.channel) == (
+        None, None, None, None, None)
+    # exchanges are transient and not durable
+    for exchange in (mailbox.exchange, mailbox.reply_exchange):
+        assert (exchange.durable, exchange.auto_delete, exchange.delivery_mode) == (
+            False, False, 1)
 
 
 def test_calling_a_mailbox_binds_a_copy_to_the_connection():
