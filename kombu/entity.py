@@ -16,14 +16,10 @@ PERSISTENT_DELIVERY_MODE = 2
 DELIVERY_MODES = {'transient': TRANSIENT_DELIVERY_MODE,
                   'persistent': PERSISTENT_DELIVERY_MODE}
 
-#: ``Queue`` keyword -> (broker argument, converter) for the RabbitMQ x-arguments.
-_QUEUE_X_ARGUMENTS = (
-    ('expires', 'x-expires', lambda v: int(v * 1000)),
-    ('message_ttl', 'x-message-ttl', lambda v: int(v * 1000)),
-    ('max_length', 'x-max-length', int),
-    ('max_length_bytes', 'x-max-length-bytes', int),
-    ('max_priority', 'x-max-priority', int),
-)
+#: ``Queue`` options handed to ``channel.prepare_queue_arguments`` on declare
+#: (transports that support them turn them into RabbitMQ ``x-`` arguments).
+_QUEUE_DECLARE_OPTIONS = ('expires', 'message_ttl', 'max_length', 'max_length_bytes',
+                          'max_priority')
 
 
 class InvalidDeliveryMode(ValueError, KeyError):
@@ -46,10 +42,6 @@ def maybe_delivery_mode(v: Any, modes: dict = DELIVERY_MODES,
                 f'unknown delivery_mode {v!r}: use 1/2, '
                 f'{", ".join(map(repr, modes))}') from None
     return default
-
-
-def _delivery_mode_attr(m: Any) -> Any:
-    return DELIVERY_MODES.get(m) or m if isinstance(m, str) else m
 
 
 def _reprstr(s: str) -> str:
@@ -118,7 +110,7 @@ class Exchange(_Entity):
         ('durable', bool),
         ('passive', bool),
         ('auto_delete', bool),
-        ('delivery_mode', _delivery_mode_attr),
+        ('delivery_mode', lambda m: DELIVERY_MODES.get(m) or m if isinstance(m, str) else m),
         ('no_declare', bool),
     )
 
@@ -274,7 +266,7 @@ class binding(Object):
         return f'<binding: {self}>'
 
     def __str__(self) -> str:
-        return f'{_reprstr(getattr(self.exchange, "name", ""))}->{_reprstr(self.routing_key)}'
+        return f'{getattr(self.exchange, "name", self.exchange or "")}->{self.routing_key}'
 
 
 class Queue(_Entity):
@@ -347,13 +339,15 @@ class Queue(_Entity):
                  on_declared: Callable | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.name = name or self.name
-        if isinstance(exchange, str):
+        self.bindings = set(bindings or ())
+        if self.bindings:
+            exchange = None  # the bindings replace the single exchange binding
+        elif isinstance(exchange, str):
             exchange = Exchange(exchange)
-        elif exchange is None and not bindings:
+        elif exchange is None:
             exchange = Exchange('')
         self.exchange = exchange
         self.routing_key = routing_key or self.routing_key
-        self.bindings = list(bindings or [])
         self.on_declared = on_declared
         if self.exclusive:
             self.auto_delete = True
@@ -402,24 +396,28 @@ class Queue(_Entity):
             B.declare(channel)
             B.bind(self, nowait=nowait, channel=channel)
 
-    def _declare_arguments(self) -> dict | None:
-        """Queue arguments plus the x-arguments of the RabbitMQ extensions."""
-        arguments = self.queue_arguments
-        extra = {key: convert(getattr(self, attr))
-                 for attr, key, convert in _QUEUE_X_ARGUMENTS
-                 if getattr(self, attr, None) is not None}
-        if extra:
-            arguments = {**(arguments or {}), **extra}
-        return arguments
+    def _declare_arguments(self, channel: Any) -> dict | None:
+        """The queue arguments, with the RabbitMQ extension options as the channel sees fit."""
+        options = {attr: getattr(self, attr) for attr in _QUEUE_DECLARE_OPTIONS}
+        prepare = getattr(channel, 'prepare_queue_arguments', None)
+        if prepare is None:  # a bare duck-typed channel: send the RabbitMQ x-arguments
+            from .transport.base import to_rabbitmq_queue_arguments
+            prepare = to_rabbitmq_queue_arguments
+        return prepare(self.queue_arguments or {}, **options)
 
     def queue_declare(self, nowait: bool = False, passive: bool = False,
                       channel: Any = None) -> Any:
-        """Declare queue on the server (``passive``: only check that it exists)."""
+        """Declare queue on the server (``passive``: only check that it exists).
+
+        ``expires``, ``message_ttl``, ``max_length``, ``max_length_bytes`` and
+        ``max_priority`` go through ``channel.prepare_queue_arguments``, so only
+        transports that support them (RabbitMQ) send them as ``x-`` arguments.
+        """
         channel = channel or self.channel
         ret = channel.queue_declare(
             queue=self.name, passive=passive, durable=self.durable,
             exclusive=self.exclusive, auto_delete=self.auto_delete,
-            arguments=self._declare_arguments(), nowait=nowait)
+            arguments=self._declare_arguments(channel), nowait=nowait)
         if not self.name and ret:
             self.name = ret[0]
         if self.on_declared and ret:
@@ -534,14 +532,16 @@ class Queue(_Entity):
             value = options.get(specific)
             return options.get(common) if value is None else value
 
-        exchange = Exchange(
-            options.get('exchange'), type=options.get('exchange_type'),
-            delivery_mode=options.get('delivery_mode'),
-            routing_key=options.get('routing_key'),
-            durable=pick('exchange_durable', 'durable'),
-            auto_delete=pick('exchange_auto_delete', 'auto_delete'),
-            arguments=options.get('exchange_arguments'),
-        )
+        exchange = options.get('exchange')
+        if not isinstance(exchange, Exchange):
+            exchange = Exchange(
+                exchange, type=options.get('exchange_type'),
+                delivery_mode=options.get('delivery_mode'),
+                routing_key=options.get('routing_key'),
+                durable=pick('exchange_durable', 'durable'),
+                auto_delete=pick('exchange_auto_delete', 'auto_delete'),
+                arguments=options.get('exchange_arguments'),
+            )
         return Queue(
             queue, exchange=exchange, routing_key=binding_key,
             durable=pick('queue_durable', 'durable'),

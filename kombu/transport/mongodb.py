@@ -34,6 +34,7 @@ from urllib.parse import parse_qsl, urlencode
 from kombu.utils.json import dumps, loads
 
 from . import virtual
+from .base import to_rabbitmq_queue_arguments
 from .virtual.base import Empty
 
 try:
@@ -375,9 +376,14 @@ class Channel(virtual.Channel):
     # -- TTL ----------------------------------------------------------------
 
     def prepare_queue_arguments(self, arguments: dict | None, **kwargs: Any) -> dict:
-        """The queue arguments kept for TTL: ``x-expires``/``x-message-ttl`` as ints (ms)."""
+        """The queue arguments kept for TTL: ``x-expires``/``x-message-ttl`` as ints (ms).
+
+        ``Queue`` options (``expires``, ``message_ttl``, …) arrive as ``kwargs``
+        and become the same ``x-`` arguments.
+        """
         options: dict[str, Any] = {}
-        for key, value in (arguments or {}).items():
+        arguments = to_rabbitmq_queue_arguments(arguments or {}, **kwargs)
+        for key, value in arguments.items():
             if key in ('x-expires', 'x-message-ttl'):
                 options[key] = _ms(value, key)
             else:

@@ -367,3 +367,13 @@ def test_close_closes_the_client(conn):
         ch.close()
     close.assert_called_once_with()
     assert ch._database is None and client is not None
+
+
+def test_queue_ttl_options_become_ttl_arguments(conn_factory):
+    ch = conn_factory(ttl=True).channel()
+    assert ch.prepare_queue_arguments({}, expires=60, message_ttl=2.5, max_length=None) == {
+        'x-expires': 60000, 'x-message-ttl': 2500}
+    Queue('tq-opts', Exchange('tx'), 'ko', expires=60, message_ttl=2)(ch).declare()
+    assert ch.queues.find_one({'_id': 'tq-opts'})['options'] == {
+        'x-expires': 60000, 'x-message-ttl': 2000}
+    ch.queue_delete('tq-opts')
