@@ -13,7 +13,7 @@ from . import exceptions
 from .exceptions import ChannelLimitExceeded, ConnectionLimitExceeded  # noqa: F401 - docs name them here
 from .log import get_logger
 from .resource import Resource
-from .transport import get_transport_cls, supports_librabbitmq
+from .transport import TRANSPORT_ALIASES, get_transport_cls, supports_librabbitmq
 from .utils.functional import lazy, retry_over_time, shufflecycle
 from .utils.objects import cached_property
 from .utils.url import as_url, maybe_sanitize_url, parse_url
@@ -35,8 +35,31 @@ _URL_QUERY_PARAMS = frozenset({
     'userid', 'password', 'hostname', 'port', 'virtual_host', 'failover_strategy',
 })
 
+#: Boolean URL query options, and the values that switch them off.
+_URL_FLAGS = frozenset({'ssl', 'insist'})
+_FALSE_STRINGS = frozenset({'0', 'false', 'no', 'off', ''})
+
 _LOG_CONNECTION = os.environ.get('KOMBU_LOG_CONNECTION', False)
 _LOG_CHANNEL = os.environ.get('KOMBU_LOG_CHANNEL', False)
+
+
+def _to_port(port: Any) -> int:
+    try:
+        return int(port)
+    except (TypeError, ValueError):
+        raise ValueError(f'Invalid port: {port!r} (must be an integer)') from None
+
+
+def _scheme_of(transport: Any) -> Any:
+    """URL scheme for a transport given as a class: its alias, else its driver type."""
+    if isinstance(transport, str) or not isinstance(transport, type):
+        return transport
+    path = f'{transport.__module__}:{transport.__qualname__}'
+    for alias, target in TRANSPORT_ALIASES.items():
+        if target == path:
+            return alias
+    driver_type = getattr(transport, 'driver_type', None)
+    return driver_type if driver_type and driver_type != 'N/A' else transport.__name__.lower()
 
 
 def is_connection(obj: Any) -> bool:
@@ -106,8 +129,8 @@ class Connection:
                  uri_prefix: str | None = None, heartbeat: float = 0,
                  failover_strategy: Any = 'round-robin', alternates: Any = None,
                  **kwargs: Any) -> None:
-        alt = list(alternates or [])
-        params = self._initial_params = {
+        alt: list = []
+        params = {
             'hostname': hostname, 'userid': userid, 'password': password,
             'virtual_host': virtual_host, 'port': port, 'insist': insist, 'ssl': ssl,
             'transport': transport, 'connect_timeout': connect_timeout,
@@ -122,16 +145,22 @@ class Connection:
             alt.extend(hostname.split(';'))
             hostname = alt[0]
             params['hostname'] = hostname
+        # the URLs given first come before the ``alternates``
+        alt.extend(alternates or ())
+        self._initial_params = dict(params)  # the base for switching to another URL
         self.uri_prefix = uri_prefix
         if hostname and '://' in hostname:
             params = self._params_from_url(hostname, params)
+        #: switching to a bare host name keeps the rest of the first URL
+        self._host_switch_params = dict(params)
         self.alt = alt
-        self._failover_strategy_arg = failover_strategy or 'round-robin'
+        strategy = params.pop('failover_strategy', None) or failover_strategy
+        self._failover_strategy_arg = strategy or 'round-robin'
         self.failover_strategy = (failover_strategies.get(self._failover_strategy_arg)
                                   or self._failover_strategy_arg)
         if self.alt:
             self.cycle = self.failover_strategy(self.alt)
-            if self.failover_strategy is cycle and self.alt[0] == hostname:
+            if self.alt[0] == hostname:
                 next(self.cycle)  # the first URL is the one we start with
         self.declared_entities = set()
         self._init_params(**params)
@@ -155,6 +184,9 @@ class Connection:
         options = {}
         for key, value in parsed.items():
             if key in _URL_QUERY_PARAMS:
+                if key in _URL_FLAGS and isinstance(value, str) \
+                        and value.lower() in _FALSE_STRINGS:
+                    value = False  # ``?ssl=0`` must not enable SSL
                 if value is not None:
                     params[key] = value
             else:
@@ -185,7 +217,7 @@ class Connection:
         self.password = password
         self.login_method = login_method
         self.virtual_host = virtual_host or self.virtual_host
-        self.port = int(port) if port else self.port
+        self.port = _to_port(port) if port else self.port
         self.insist = insist
         self.connect_timeout = (float(connect_timeout) if isinstance(connect_timeout, str)
                                 else connect_timeout)
@@ -200,9 +232,12 @@ class Connection:
         self.close()
         self.declared_entities.clear()
         self._closed = False
-        params = dict(self._initial_params, hostname=conn_str)
         if '://' in conn_str:
-            params = self._params_from_url(conn_str, params)
+            # missing URL parts fall back to the keyword arguments
+            params = self._params_from_url(conn_str, dict(self._initial_params,
+                                                          hostname=conn_str))
+        else:
+            params = dict(self._host_switch_params, hostname=conn_str)
         self._init_params(**params)
         self._transport = None
 
@@ -585,7 +620,7 @@ class Connection:
             return maybe_sanitize_url(hostname, mask)
         fields = self.info()
         port, userid, password, vhost, transport = getfields(fields)
-        return as_url(transport, hostname, port, userid, password, vhost,
+        return as_url(_scheme_of(transport), hostname, port, userid, password, vhost,
                       sanitize=not include_password, mask=mask)
 
     def clone(self, **kwargs: Any) -> Connection:

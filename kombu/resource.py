@@ -77,9 +77,8 @@ class Resource:
             f'{type(self).__name__}.new() is a subclass responsibility')
 
     def _limit_error(self) -> exceptions.LimitExceeded:
-        return self.LimitExceeded(
-            f'{type(self).__name__} limit exceeded: '
-            f'{len(self._dirty) + self._pending} of {self.limit} in use')
+        """The error for a full pool; its argument is the limit (``ConnectionLimitExceeded: 2``)."""
+        return self.LimitExceeded(self.limit)
 
     def _take(self, block: bool, timeout: float | None) -> Any:
         """Take a pooled item, or a new one while under the limit; count it as pending."""

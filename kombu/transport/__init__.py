@@ -6,6 +6,7 @@ A transport is chosen by name: an alias from :data:`TRANSPORT_ALIASES`
 """
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.util
 from typing import Any
@@ -31,8 +32,8 @@ TRANSPORT_ALIASES: dict[str, str] = {
     'zookeeper': 'kombu.transport.zookeeper:Transport',
     'sqlalchemy': 'kombu.transport.sqlalchemy:Transport',
     'sqla': 'kombu.transport.sqlalchemy:Transport',
-    'SLMQ': 'kombu.transport.SLMQ:Transport',
-    'slmq': 'kombu.transport.SLMQ:Transport',
+    'SLMQ': 'kombu.transport.SLMQ.Transport',
+    'slmq': 'kombu.transport.SLMQ.Transport',
     'filesystem': 'kombu.transport.filesystem:Transport',
     'qpid': 'kombu.transport.qpid:Transport',
     'sentinel': 'kombu.transport.redis:SentinelTransport',
@@ -78,10 +79,16 @@ def _symbol_by_name(path: str) -> Any:
     return obj
 
 
-#: Documented transports not implemented here (their clients, qpid.messaging
-#: and softlayer_messaging, are not maintained for Python 3): their aliases
-#: raise a clear ImportError instead of a missing module.
-NOT_IMPLEMENTED = frozenset({'kombu.transport.qpid', 'kombu.transport.SLMQ'})
+#: Documented transports not implemented here: their aliases raise a clear
+#: ImportError instead of a missing module (none at present).
+NOT_IMPLEMENTED: frozenset[str] = frozenset()
+
+
+def _unknown_transport_message(alias: str) -> str:
+    """``No such transport: X`` plus a suggestion when an alias is close."""
+    message = f'No such transport: {alias}'
+    close = difflib.get_close_matches(alias, TRANSPORT_ALIASES, n=1)
+    return f'{message}.  Did you mean {close[0]}?' if close else message
 
 
 def resolve_transport(transport: str | type | None = None) -> type | None:
@@ -94,8 +101,9 @@ def resolve_transport(transport: str | type | None = None) -> type | None:
             :data:`DEFAULT_TRANSPORT`.
 
     Raises:
-        KeyError: (:class:`UnknownTransport`) for an unknown alias; the
-            message names the alias and the known ones.
+        KeyError: (:class:`UnknownTransport`) for an unknown alias:
+            ``"No such transport: <alias>"``, followed by
+            ``".  Did you mean <alias>?"`` when a known alias is close.
         ImportError, AttributeError: when a qualified path cannot be imported.
     """
     if transport is None:
@@ -108,11 +116,11 @@ def resolve_transport(transport: str | type | None = None) -> type | None:
         try:
             transport = TRANSPORT_ALIASES[transport]
         except KeyError:
-            known = ', '.join(sorted(TRANSPORT_ALIASES))
-            raise UnknownTransport(
-                f'No such transport: {transport!r} (known transports: {known})') from None
-        if transport.split(':')[0] in NOT_IMPLEMENTED:
-            raise ImportError(f'The {transport.split(":")[0]} transport is not available in '
+            raise UnknownTransport(_unknown_transport_message(transport)) from None
+        module_name = (transport.partition(':')[0] if ':' in transport
+                       else transport.rpartition('.')[0])
+        if module_name in NOT_IMPLEMENTED:
+            raise ImportError(f'The {module_name} transport is not available in '
                               'this kombu (not implemented: its client library is not '
                               'maintained for Python 3)')
     return _symbol_by_name(transport)

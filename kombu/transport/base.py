@@ -53,6 +53,11 @@ def _to_rabbitmq_queue_argument(key: str, value: Any) -> tuple[str, Any]:
     return opt, typ(value) if value is not None else value
 
 
+def _not_implemented(obj: Any, method: str) -> str:
+    cls = type(obj)
+    return f'Transport {cls.__module__}.{cls.__name__} does not implement {method}'
+
+
 class Implements(dict):
     """Helper class used to define transport features (attribute access to a dict)."""
 
@@ -95,7 +100,7 @@ class StdChannel:
 
     def get_bindings(self) -> list:
         """Return the list of bindings (not supported by this transport)."""
-        raise NotImplementedError(f'{type(self).__name__} does not implement get_bindings')
+        raise NotImplementedError(_not_implemented(self, 'get_bindings'))
 
     def after_reply_message_received(self, queue: str) -> None:
         """Callback called after RPC reply received.
@@ -127,7 +132,7 @@ class Management:
 
     def get_bindings(self) -> list:
         """Return the list of bindings known to the broker."""
-        raise NotImplementedError(f'{type(self).__name__} does not implement get_bindings')
+        raise NotImplementedError(_not_implemented(self, 'get_bindings'))
 
 
 class Transport:
@@ -167,9 +172,6 @@ class Transport:
     #: Seconds between polls for transports without native blocking reads.
     polling_interval: float | None = None
 
-    #: Whether this transport sends/receives heartbeats.
-    supports_heartbeats = False
-
     #: Features of this transport (``asynchronous``, ``exchange_type``, ``heartbeats``).
     implements = default_transport_capabilities.extend()
 
@@ -199,31 +201,34 @@ class Transport:
         return {}
 
     @property
+    def supports_heartbeats(self) -> bool:
+        """True if this transport sends/receives heartbeats (``implements.heartbeats``)."""
+        return bool(self.implements.heartbeats)
+
+    @property
     def supports_ev(self) -> bool:
         """True if the transport can be used with an event loop (``kombu.asynchronous``)."""
         return bool(self.implements.asynchronous)
 
     def establish_connection(self) -> Any:
         """Connect and return the transport-level connection object."""
-        raise NotImplementedError(
-            f'{type(self).__name__} does not implement establish_connection')
+        raise NotImplementedError(_not_implemented(self, 'establish_connection'))
 
     def close_connection(self, connection: Any) -> None:
         """Close the transport-level connection (safe to call twice)."""
-        raise NotImplementedError(
-            f'{type(self).__name__} does not implement close_connection')
+        raise NotImplementedError(_not_implemented(self, 'close_connection'))
 
     def create_channel(self, connection: Any) -> Any:
         """Return a new channel for ``connection``."""
-        raise NotImplementedError(f'{type(self).__name__} does not implement create_channel')
+        raise NotImplementedError(_not_implemented(self, 'create_channel'))
 
     def close_channel(self, connection: Any) -> None:
         """Close one channel."""
-        raise NotImplementedError(f'{type(self).__name__} does not implement close_channel')
+        raise NotImplementedError(_not_implemented(self, 'close_channel'))
 
     def drain_events(self, connection: Any, **kwargs: Any) -> Any:
         """Deliver pending events; raise :exc:`socket.timeout` when ``timeout`` passes."""
-        raise NotImplementedError(f'{type(self).__name__} does not implement drain_events')
+        raise NotImplementedError(_not_implemented(self, 'drain_events'))
 
     def heartbeat_check(self, connection: Any, rate: int = 2) -> None:
         """Send/check heartbeats (no-op unless the transport supports them)."""

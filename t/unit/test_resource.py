@@ -70,9 +70,11 @@ def test_limit_exceeded_without_block():
     p = Pool(limit=2)
     p.acquire()
     p.acquire()
-    with pytest.raises(LimitExceeded):
+    with pytest.raises(LimitExceeded) as info:
         p.acquire()
     assert p.LimitExceeded is LimitExceeded
+    assert info.value.args == (2,)      # the guide's "ConnectionLimitExceeded: 2"
+    assert str(info.value) == '2'
 
 
 def test_limit_exceeded_after_timeout():
