@@ -208,7 +208,10 @@ class ConsumingMixin:
             tag = _s(tag) or None
             if tag:
                 props['delivery_tag'] = tag
-            if flag == 1:
+            headers = message.get('headers')
+            if flag == 1 or (isinstance(headers, dict) and headers.get('redelivered') is True):
+                # restored (by us or Kombu 4.x): the script flags it, no_ack
+                # fetches are not decoded there
                 info = props.get('delivery_info')
                 props['delivery_info'] = dict(info or (), redelivered=True)
             out.append((message, queue, tag))

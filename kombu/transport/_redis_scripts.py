@@ -19,9 +19,11 @@ Data layout (compatible with Kombu's):
   ``routing_key<sep>pattern<sep>queue``.
 * the unacked hash maps ``delivery_tag -> [message, exchange, routing_key]``
   (JSON), the unacked index is a sorted set ``delivery_tag -> delivery time``
-  (Redis server clock).  Two helper hashes next to them hold the list key a
-  delivery came from (``<unacked_key>.queues``) and the tags of restored
-  messages (``<unacked_key>.redelivered``).
+  (Redis server clock).  A helper hash next to them holds the list key a
+  delivery came from (``<unacked_key>.queues``); entries left there by
+  other Kombu versions (which restore without it) are swept by ``RESTORE``.
+* a restored message gets ``"redelivered": true`` in its headers (as Kombu
+  4.x marks it), added to the stored JSON text without re-encoding it.
 * whenever a push makes a list non-empty the script publishes an empty
   "doorbell" message on ``<doorbell prefix><list key>``, so idle consumers
   wait on a socket instead of polling.
@@ -134,14 +136,15 @@ if dead then return -1 end
 return #queues
 '''
 
-#: KEYS: unacked hash, unacked index, queues hash, redelivered hash, tag sequence.
+#: KEYS: unacked hash, unacked index, queues hash, tag sequence.
 #: ARGV: count, number of ack tags A, number of list keys N, invalid-list prefix,
 #: then A tags to acknowledge first, then N pairs (list key, no_ack '0'/'1').
 #: Returns a flat list of (key index, delivery tag, raw message, flag) where
-#: flag is 1 for a redelivered message, 0 otherwise, -1 for data that is not a
-#: Kombu message (moved to ``<invalid prefix><list key>``).
+#: flag is 1 for a redelivered message (``redelivered`` header; it gets a new
+#: tag, so a late ack of its previous delivery can't settle it), 0 otherwise,
+#: -1 for data that is not a Kombu message (moved to ``<invalid prefix><list key>``).
 FETCH = COMMON + r'''
-local hash, index, qhash, redeliv, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local hash, index, qhash, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local count, nacks, nkeys = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local invalid = ARGV[4]
 local base = 4
@@ -175,7 +178,9 @@ for i = 1, nkeys do
         if type(tag) == 'number' then tag = tostring(tag) end
         if type(tag) ~= 'string' or tag == '' then tag = 'r' .. redis.call('INCR', seq) end
         local entry = '[' .. raw .. ', ' .. cjson.encode(ex) .. ', ' .. cjson.encode(rk) .. ']'
-        local red = redis.call('HDEL', redeliv, tag)
+        local red = 0
+        local hdrs = msg['headers']
+        if type(hdrs) == 'table' and hdrs['redelivered'] == true then red = 1 end
         if red == 1 or redis.call('HSETNX', hash, tag, entry) == 0 then
           tag = tag .. '.' .. redis.call('INCR', seq)
           redis.call('HSET', hash, tag, entry)
@@ -191,19 +196,19 @@ end
 return out
 '''
 
-#: KEYS: unacked hash, unacked index, queues hash, redelivered hash, mutex.
+#: KEYS: unacked hash, unacked index, queues hash, mutex.
 #: ARGV: mode ('visible' or 'tags'), sep, key prefix, doorbell prefix,
 #: leftmost ('1' pushes to the far end), then for 'visible': visibility
 #: timeout (s), limit, mutex time (ms, 0 = no gate); for 'tags': number of
 #: tags to acknowledge A, the A tags, then the tags to restore.
 #: Returns the number of messages restored, or -1 when the mutex gate is shut.
 RESTORE = COMMON + r'''
-local hash, index, qhash, redeliv, mutex = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local hash, index, qhash, mutex = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local mode, sep, prefix, bell = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local left = ARGV[5] == '1'
 
-local function first_object(s)
-  local i = string.find(s, '{', 1, true)
+local function first_object(s, from)
+  local i = string.find(s, '{', from or 1, true)
   if not i then return nil end
   local depth, pos = 0, i
   while true do
@@ -225,6 +230,42 @@ local function first_object(s)
       depth = depth - 1
       pos = j + 1
       if depth == 0 then return string.sub(s, i, j) end
+    end
+  end
+end
+
+-- s with "redelivered": true added to its top-level "headers" object
+local function mark_redelivered(s)
+  local depth, pos = 0, 1
+  while true do
+    local j = string.find(s, '[{}%[%]"]', pos)
+    if not j then return s end
+    local c = string.sub(s, j, j)
+    if c == '"' then
+      local k = j + 1
+      while true do
+        local q = string.find(s, '["\\]', k)
+        if not q then return s end
+        if string.sub(s, q, q) == '\\' then k = q + 2 else k = q; break end
+      end
+      if depth == 1 and string.sub(s, j + 1, k - 1) == 'headers' then
+        local b = string.match(s, '^%s*:%s*(){', k + 1)
+        if b then
+          local obj = first_object(s, b)
+          if not obj then return s end
+          local e = b + #obj - 1
+          local sep = ', '
+          if string.find(obj, '^{%s*}$') then sep = '' end
+          return string.sub(s, 1, e - 1) .. sep .. '"redelivered": true' .. string.sub(s, e)
+        end
+      end
+      pos = k + 1
+    elseif c == '{' or c == '[' then
+      depth = depth + 1
+      pos = j + 1
+    else
+      depth = depth - 1
+      pos = j + 1
     end
   end
 end
@@ -253,10 +294,8 @@ local function restore_one(tag)
       end
     end
   end
-  local props = type(dec[1]) == 'table' and dec[1]['properties']
-  if type(props) == 'table' and type(props['delivery_tag']) == 'string' then
-    redis.call('HSET', redeliv, props['delivery_tag'], 1)
-  end
+  local hdrs = type(dec[1]) == 'table' and dec[1]['headers']
+  if type(hdrs) == 'table' and hdrs['redelivered'] ~= true then msg = mark_redelivered(msg) end
   for _, t in ipairs(targets) do push(t, msg, left, bell) end
   return 1
 end
@@ -275,6 +314,16 @@ if mode == 'visible' then
     for i = 1, #tags do n = n + restore_one(tags[i]) end
   else
     for i = #tags, 1, -1 do n = n + restore_one(tags[i]) end
+  end
+  -- drop queue entries of deliveries another Kombu version restored or acked
+  -- (a sample per run; HRANDFIELD needs Redis 6.2, older servers skip this)
+  if redis.call('HLEN', qhash) > redis.call('HLEN', hash) then
+    local sample = redis.pcall('HRANDFIELD', qhash, 100)
+    if type(sample) == 'table' and not sample.err then
+      for _, t in ipairs(sample) do
+        if redis.call('HEXISTS', hash, t) == 0 then redis.call('HDEL', qhash, t) end
+      end
+    end
   end
 else
   local nacks = tonumber(ARGV[6])

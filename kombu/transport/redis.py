@@ -356,11 +356,11 @@ class Channel(ConsumingMixin, virtual.Channel):
     def _fetch_keys(self) -> list[str]:
         hash_key = self._key(self.unacked_key)
         return [hash_key, self._key(self.unacked_index_key), hash_key + '.queues',
-                hash_key + '.redelivered', hash_key + '.seq']
+                hash_key + '.seq']
 
     @cached_property
     def _restore_keys(self) -> list[str]:
-        return self._fetch_keys[:4] + [self._key(self.unacked_mutex_key)]
+        return self._fetch_keys[:3] + [self._key(self.unacked_mutex_key)]
 
     # -- redis clients -----------------------------------------------------
 

@@ -933,3 +933,275 @@ def test_exit_confirmation_of_pipelined_publishes_is_bounded_by_its_timeout(redi
     assert time.monotonic() - t0 < 5
     assert failures == [1]   # the unconfirmed publish is reported, not dropped silently
     listener.close()
+
+
+# -- mixed deployments with Kombu 4.6.7 (the reference, in a subprocess) --------
+
+REFERENCE_PYTHON = '/tmp/refkombu/bin/python'
+needs_reference = pytest.mark.skipif(
+    not os.path.exists(REFERENCE_PYTHON),
+    reason=f'reference Kombu 4.6.7 not installed at {REFERENCE_PYTHON}')
+
+
+def _run_python(python, code, cwd, background=False):
+    args = [python, '-c', textwrap.dedent(code)]
+    if background:
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, cwd=str(cwd))
+        assert proc.stdout.readline().strip() == 'READY', proc.stderr.read()
+        return proc
+    out = subprocess.run(args, capture_output=True, text=True, timeout=60, cwd=str(cwd))
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+@pytest.fixture
+def mixed(redis_url, tmp_path):
+    """(url of db 9, unique name, transport options); deletes the name's keys after."""
+    url = redis_url.rsplit('/', 1)[0] + '/9'
+    name = f'kt.mix.{uuid.uuid4().hex[:8]}'
+    options = {'unacked_key': f'{name}.unacked', 'unacked_index_key': f'{name}.uidx',
+               'unacked_mutex_key': f'{name}.umx', 'visibility_timeout': 1}
+    yield url, name, options
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(match=f'*{name}*', count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+_DECLARE = '''
+    import json, os, socket
+    from kombu import Connection, Exchange, Queue
+    conn = Connection({url!r}, transport_options={options!r})
+    exchange = Exchange({name!r}, {xtype!r})
+    queue = Queue({name!r} + '.q', exchange, {binding!r}, max_priority=10)
+    channel = conn.channel()
+'''
+
+
+def _script(body, **params):
+    return textwrap.dedent(_DECLARE).format(**params) + textwrap.dedent(body)
+
+
+@needs_reference
+@pytest.mark.parametrize('producer', ['reference', 'ours'])
+def test_mixed_versions_route_by_each_others_bindings_in_priority_order(
+        mixed, tmp_path, producer):
+    url, name, options = mixed
+    params = dict(url=url, name=name, options=options, xtype='topic', binding='a.*')
+    publish = _script('''
+        exchange(channel).declare()
+        producer = conn.Producer(channel)
+        for p in (9, 0, 5, 0, 3):
+            producer.publish({'p': p}, exchange=exchange, routing_key='a.b', priority=p,
+                             headers={'h': p})
+        conn.close()
+    ''', **params)
+    consume = _script('''
+        got = []
+        def on_message(body, message):
+            got.append([body['p'], message.headers['h'], message.properties['priority'],
+                        message.delivery_info['exchange'], message.delivery_info['routing_key']])
+            message.ack()
+        with conn.Consumer([queue], channel=channel, callbacks=[on_message],
+                           prefetch_count=1):
+            while len(got) < 5:
+                conn.drain_events(timeout=10)
+        print(json.dumps(got))
+        conn.close()
+    ''', **params)
+    consumer_python = sys.executable if producer == 'reference' else REFERENCE_PYTHON
+    producer_python = REFERENCE_PYTHON if producer == 'reference' else sys.executable
+    # the consumer declares the queue and its binding, the producer only the exchange
+    _run_python(consumer_python, _script('queue(channel).declare()', **params), tmp_path)
+    _run_python(producer_python, publish, tmp_path)
+    out = _run_python(consumer_python, consume, tmp_path)
+    # lowest step first (Kombu's Redis convention), FIFO within a step
+    assert json.loads(out) == [[p, p, p, name, 'a.b'] for p in (0, 0, 5, 3, 9)]
+
+
+@needs_reference
+@pytest.mark.parametrize('producer', ['reference', 'ours'])
+def test_mixed_versions_fanout(mixed, tmp_path, producer):
+    url, name, options = mixed
+    params = dict(url=url, name=name, options={}, xtype='fanout', binding='')
+    publish = _script('''
+        exchange(channel).declare()
+        conn.Producer(channel).publish({'f': 1}, exchange=exchange, routing_key='')
+        conn.close()
+    ''', **params)
+    consume = _script('''
+        got = []
+        with conn.Consumer([queue], channel=channel,
+                           callbacks=[lambda body, message: got.append(body)]):
+            try:
+                conn.drain_events(timeout=0.5)     # subscribes
+            except socket.timeout:
+                pass
+            print('READY', flush=True)
+            conn.drain_events(timeout=10)
+        print(json.dumps(got))
+        conn.close()
+    ''', **params)
+    consumer_python = sys.executable if producer == 'reference' else REFERENCE_PYTHON
+    producer_python = REFERENCE_PYTHON if producer == 'reference' else sys.executable
+    proc = _run_python(consumer_python, consume, tmp_path, background=True)
+    time.sleep(0.2)
+    _run_python(producer_python, publish, tmp_path)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert json.loads(out) == [{'f': 1}]
+
+
+@needs_reference
+@pytest.mark.parametrize('deliverer', ['reference', 'ours'])
+def test_mixed_versions_restore_each_others_unacked_messages(mixed, tmp_path, deliverer):
+    # A consumer of one version dies holding two unacked messages; after
+    # visibility_timeout the other version's restore puts them back and its
+    # consumer gets them again, marked as redelivered.
+    url, name, options = mixed
+    params = dict(url=url, name=name, options=options, xtype='direct', binding='k')
+    deliver_and_die = _script('''
+        queue(channel).declare()
+        producer = conn.Producer(channel)
+        for p in (0, 9):
+            producer.publish({'p': p}, exchange=exchange, routing_key='k', priority=p)
+        got = []
+        def on_message(body, message):
+            got.append(body)
+            if len(got) == 2:
+                os._exit(0)      # killed: no ack, no restore at close
+        with conn.Consumer([queue], channel=channel, callbacks=[on_message],
+                           prefetch_count=10):
+            while True:
+                conn.drain_events(timeout=10)
+    ''', **params)
+    restore_and_consume = _script('''
+        import time
+        time.sleep(1.2)
+        channel.qos.restore_visible()
+        got = []
+        def on_message(body, message):
+            got.append([body['p'], bool(message.delivery_info.get('redelivered') or
+                                        message.headers.get('redelivered'))])
+            message.ack()
+        with conn.Consumer([queue], channel=channel, callbacks=[on_message]):
+            while len(got) < 2:
+                conn.drain_events(timeout=10)
+        print(json.dumps(got))
+        conn.close()
+    ''', **params)
+    deliverer_python = REFERENCE_PYTHON if deliverer == 'reference' else sys.executable
+    restorer_python = sys.executable if deliverer == 'reference' else REFERENCE_PYTHON
+    _run_python(deliverer_python, deliver_and_die, tmp_path)
+    client = redis.Redis.from_url(url)
+    assert client.hlen(options['unacked_key']) == 2
+    assert client.zcard(options['unacked_index_key']) == 2
+    assert json.loads(_run_python(restorer_python, restore_and_consume, tmp_path)) == [
+        [0, True], [9, True]]
+    assert client.hlen(options['unacked_key']) == 0
+    assert client.zcard(options['unacked_index_key']) == 0
+    if deliverer == 'ours':
+        # Kombu 4.6.7 restored without our queues hash: our next restore run
+        # sweeps the entries left there (Kombu 4.6.7 keeps its mutex 300 s)
+        assert client.hlen(f"{options['unacked_key']}.queues") == 2
+        client.delete(options['unacked_mutex_key'])
+        with Connection(url, transport_options=options) as conn:
+            assert conn.channel().qos.restore_visible() == 0
+        assert client.hlen(f"{options['unacked_key']}.queues") == 0
+    client.close()
+
+
+@needs_reference
+def test_we_mark_messages_restored_by_the_reference_as_redelivered(mixed, tmp_path):
+    url, name, options = mixed
+    params = dict(url=url, name=name, options=options, xtype='direct', binding='k')
+    _run_python(REFERENCE_PYTHON, _script('''
+        queue(channel).declare()
+        conn.Producer(channel).publish({'n': 1}, exchange=exchange, routing_key='k')
+        message = queue(channel).get()
+        channel.qos.restore_by_tag(message.delivery_tag)
+        print(message.delivery_tag)
+    ''', **params), tmp_path)
+    with Connection(url, transport_options=options) as conn:
+        message = Queue(f'{name}.q', Exchange(name), 'k')(conn.channel()).get()
+        assert message.payload == {'n': 1}
+        assert message.headers == {'redelivered': True}
+        assert message.delivery_info['redelivered'] is True
+        message.ack()
+
+
+@needs_reference
+@pytest.mark.parametrize('writer', ['reference', 'ours'])
+def test_mixed_versions_queue_admin_and_simple_queue(mixed, tmp_path, writer):
+    url, name, options = mixed
+    params = dict(url=url, name=name, options=options, xtype='direct', binding='k')
+    write = _script('''
+        queue(channel).declare()
+        producer = conn.Producer(channel)
+        for p in (0, 4, 9):
+            producer.publish({'p': p}, exchange=exchange, routing_key='k', priority=p)
+        simple = conn.SimpleQueue({name!r} + '.simple')
+        for p in (9, 0, 5):
+            simple.put({'p': p}, priority=p)
+        conn.close()
+    '''.replace('{name!r}', repr(name)), **params)
+    read = _script('''
+        bound = queue(channel)
+        out = [bound.queue_declare(passive=True).message_count,
+               sorted(map(list, channel.get_table({name!r}))), bound.purge()]
+        simple = conn.SimpleQueue({name!r} + '.simple')
+        out.append(len(simple))
+        for _ in range(3):
+            message = simple.get(timeout=5)
+            out.append(message.payload['p'])
+            message.ack()
+        print(json.dumps(out))
+        conn.close()
+    '''.replace('{name!r}', repr(name)), **params)
+    writer_python = REFERENCE_PYTHON if writer == 'reference' else sys.executable
+    reader_python = sys.executable if writer == 'reference' else REFERENCE_PYTHON
+    _run_python(writer_python, write, tmp_path)
+    assert json.loads(_run_python(reader_python, read, tmp_path)) == [
+        3, [['k', '', f'{name}.q']], 3, 3, 0, 5, 9]
+
+
+@pytest.mark.parametrize('headers_json,expected', [
+    ('{}', {'redelivered': True}),
+    ('{"redelivered": false}', {'redelivered': True}),
+    ('{"redelivered": true}', {'redelivered': True}),
+    ('{"a": {"headers": {}}, "b": [1, {"c": "}\\"]"}], "n": 12345678901234567890, '
+     '"f": 0.12345678901234567891}',
+     {'a': {'headers': {}}, 'b': [1, {'c': '}"]'}], 'n': 12345678901234567890,
+      'f': 0.12345678901234567891, 'redelivered': True}),
+])
+def test_restore_marks_the_headers_without_re_encoding_the_message(
+        make_conn, prefix, raw, headers_json, expected):
+    # As Kombu 4.x does, a restored message carries "redelivered": true in its
+    # headers; the rest of the stored text is kept byte for byte.
+    conn = make_conn()
+    channel = conn.channel()
+    text = ('{"properties": {"headers": {"x": 1}, "delivery_tag": "T", "body_encoding": "base64",'
+            ' "delivery_info": {"exchange": "", "routing_key": "mq"}}, '
+            '"body": "eyJoZWFkZXJzIjogewp9", "content-type": "x\\"headers\\": {", '
+            f'"headers": {headers_json}, "content-encoding": "binary"}}')
+    raw.hset(f'{prefix}unacked', 'T', f'[{text}, "", "mq"]')
+    raw.zadd(f'{prefix}unacked_index', {'T': 1})
+    channel.qos.restore_by_tag('T')
+    restored = raw.lpop(f'{prefix}mq').decode()
+    message = json.loads(restored)
+    assert message['headers'] == expected
+    assert message['properties']['headers'] == {'x': 1}
+    assert message['content-type'] == 'x"headers": {'
+    assert restored.startswith(text[:text.index('"headers": {', 20)])
+    assert restored.endswith(', "content-encoding": "binary"}')
+    assert raw.hlen(f'{prefix}unacked') == 0
+    # consumed again: redelivered (and under a new tag)
+    raw.rpush(f'{prefix}mq', restored)
+    again = Queue('mq', Exchange('mq'), 'mq')(channel).get(no_ack=False)
+    assert again.delivery_info['redelivered'] is True
+    assert again.properties['delivery_tag'].startswith('T.')
+    again.ack()
+    channel.close()
+    assert raw.hlen(f'{prefix}unacked') == 0
