@@ -5,6 +5,8 @@ asynchronous client in :mod:`kombu.asynchronous.aws.sqs` on an event loop).
 
 * Connection URL: ``sqs://aws_access_key_id:aws_secret_access_key@``; with no
   credentials boto3's default chain applies (environment, config files, IAM role).
+  A host in the URL (``sqs://key:secret@localhost:4566``) is the endpoint,
+  over ``http`` unless the ``is_secure`` transport option is true.
 * Queue names are made SQS-safe by :meth:`Channel.entity_name`: ``.`` becomes
   ``-`` and other punctuation ``_`` (a ``.fifo`` suffix is kept); the
   ``queue_name_prefix`` transport option is prepended.
@@ -542,26 +544,32 @@ class Channel(virtual.Channel):
 
     @cached_property
     def port(self) -> int | None:
-        return self.transport_options.get('port') or self.conninfo.port
+        """The ``port`` transport option (the URL's port is used first by :attr:`endpoint_url`)."""
+        return self.transport_options.get('port')
 
     @cached_property
     def endpoint_url(self) -> str | None:
-        """``endpoint_url`` option, else built from the URL's host (and port), else None."""
+        """``endpoint_url`` option, else built from the URL's host (and port), else None.
+
+        As in Kombu 4.6, the scheme of a URL with a host is ``https`` only
+        when the ``is_secure`` option is true (``sqs://key:secret@localhost:4566``
+        is ``http://localhost:4566``); the port is the URL's, else the
+        ``port`` option.
+        """
         url = self.transport_options.get('endpoint_url')
         if url:
             return url
         host = self.conninfo.hostname
         if not host:
             return None
-        scheme = 'http' if self.is_secure is False else 'https'
-        port = self.port
+        scheme = 'https' if self.is_secure else 'http'
+        port = self.conninfo.port or self.port
         return f'{scheme}://{host}:{port}' if port else f'{scheme}://{host}'
 
     @cached_property
     def wait_time_seconds(self) -> int:
-        value = self.transport_options.get('wait_time_seconds',
-                                           self.default_wait_time_seconds)
-        value = int(value)
+        value = self.transport_options.get('wait_time_seconds')
+        value = int(self.default_wait_time_seconds if value is None else value)
         if not 0 <= value <= SQS_MAX_WAIT:
             raise ValueError(f'wait_time_seconds must be 0..{SQS_MAX_WAIT}, got {value!r}')
         return value
@@ -583,13 +591,9 @@ class Transport(virtual.Transport):
     polling_interval = 1
     wait_time_seconds = 0
     default_port = None
-    connection_errors = (
-        virtual.Transport.connection_errors +
-        (ConnectionError, BotoCoreError, socket.error)
-    )
-    channel_errors = (
-        virtual.Transport.channel_errors + (ChannelError, BotoCoreError, ClientError)
-    )
+    connection_errors = (ConnectionError, BotoCoreError, socket.error)
+    #: As documented, plus ``ClientError``: errors the SQS API returns.
+    channel_errors = (ChannelError, BotoCoreError, ClientError)
     driver_type = 'sqs'
     driver_name = 'sqs'
 

@@ -464,3 +464,116 @@ def test_forked_child_uses_its_own_db_connections(url, unique_name):
     out = subprocess.run([sys.executable, '-c', FORK_SCRIPT, url, unique_name],
                          capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == ['[0,', '1,', '2]', '0', '[3,', '4,', '5]'], out.stderr
+
+
+# -- interoperability with Kombu 4.6.7 (the reference, run in a subprocess) -----------
+
+REFERENCE_PYTHON = Path(os.environ.get('KOMBU_REFERENCE_PYTHON', '/tmp/refkombu/bin/python'))
+
+#: Run by the reference interpreter: argv = URL, transport options (JSON), action,
+#: queue, args.  ``publish`` sends each arg as ``{'body': arg, 'n': i}`` with a
+#: header; ``consume N`` prints a JSON list of what N ``Queue.get`` calls returned.
+REFERENCE_SCRIPT = textwrap.dedent("""
+    import json, sys
+    from kombu import Connection, Exchange, Queue
+    url, options, action, name = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], sys.argv[4]
+    args = sys.argv[5:]
+    with Connection(url, transport_options=options) as c:
+        q = Queue(name, Exchange(name), name)(c.default_channel)
+        q.declare()
+        if action == 'publish':
+            p = c.Producer()
+            for i, body in enumerate(args):
+                p.publish({'body': body, 'n': i}, exchange='', routing_key=name,
+                          headers={'sent-by': 'reference'})
+            print(json.dumps(len(args)))
+        elif action == 'consume':
+            out = []
+            for _ in range(int(args[0])):
+                m = q.get(no_ack=False)
+                out.append(None if m is None else [m.payload, m.headers])
+                if m is not None:
+                    m.ack()
+            print(json.dumps(out))
+""")
+
+
+def reference(*modules: str) -> Path:
+    """The reference (Kombu 4.6.7) interpreter, or skip when it or a module is missing."""
+    if not REFERENCE_PYTHON.exists():
+        pytest.skip(f'reference Kombu 4.6.7 interpreter {REFERENCE_PYTHON} not installed')
+    imports = ', '.join(('kombu',) + modules)
+    out = subprocess.run([str(REFERENCE_PYTHON), '-I', '-c',
+                          f'import {imports}; print(kombu.__version__)'],
+                         capture_output=True, text=True, timeout=60, cwd='/')
+    if out.returncode != 0 or not out.stdout.startswith('4.6.'):
+        pytest.skip(f'reference Kombu 4.6 with {imports} not importable in {REFERENCE_PYTHON}')
+    return REFERENCE_PYTHON
+
+
+def run_reference(url: str, options: dict, action: str, queue: str, *args: str):
+    driver = {'postgresql': 'psycopg2', 'mysql': 'pymysql'}[url.partition('+')[2].split(':')[0]
+                                                             .partition('+')[0]]
+    python = reference('sqlalchemy', driver)
+    # -I and cwd='/': the reference's own kombu, not this checkout's.
+    out = subprocess.run([str(python), '-I', '-c', REFERENCE_SCRIPT, url, json.dumps(options),
+                          action, queue, *args], capture_output=True, text=True, timeout=120,
+                         cwd='/')
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def ref_tables(url, engine):
+    """Custom table names, created by us first (Kombu 4.6.7 cannot create a second
+    pair on MySQL: its foreign key name is fixed), and dropped afterwards."""
+    suffix = uuid.uuid4().hex[:8]
+    options = {'queue_tablename': f'kr_{suffix}_q', 'message_tablename': f'kr_{suffix}_m'}
+    yield options
+    with engine.begin() as c:
+        c.execute(sa.text(f'DROP TABLE IF EXISTS {options["message_tablename"]}'))
+        c.execute(sa.text(f'DROP TABLE IF EXISTS {options["queue_tablename"]}'))
+
+
+def test_reference_publishes_and_we_consume(url, conn, queue_name):
+    assert run_reference(url, {}, 'publish', queue_name, 'a', 'b', 'c') == 3
+    ch = conn.default_channel
+    assert ch.queue_declare(queue_name, passive=True).message_count == 3
+    got = []
+    for _ in range(3):
+        m = ch.basic_get(queue_name)
+        got.append((m.payload, m.headers))
+        m.ack()
+    assert got == [({'body': b, 'n': i}, {'sent-by': 'reference'})
+                   for i, b in enumerate('abc')]
+    assert ch.basic_get(queue_name) is None
+
+
+def test_we_publish_and_reference_consumes(url, conn, engine, queue_name):
+    p = conn.Producer()
+    for i, body in enumerate('xyz'):
+        p.publish({'body': body, 'n': i}, exchange='', routing_key=queue_name,
+                  headers={'sent-by': 'us'}, declare=[Queue(queue_name)])
+    got = run_reference(url, {}, 'consume', queue_name, '4')
+    assert got == [[{'body': b, 'n': i}, {'sent-by': 'us'}] for i, b in enumerate('xyz')] + [None]
+    # Kombu 4.6.7 marks taken rows invisible instead of deleting them: they are
+    # not messages any more for us either.
+    assert [row.visible for row in _rows(engine, 'kombu', queue_name)] == [False] * 3
+    ch = conn.default_channel
+    assert ch.queue_declare(queue_name, passive=True).message_count == 0
+    assert ch.basic_get(queue_name) is None
+    assert ch.queue_purge(queue_name) == 0
+    assert _rows(engine, 'kombu', queue_name) == []      # the purge removed them
+
+
+def test_reference_and_we_share_custom_tables(url, ref_tables, unique_name):
+    with Connection(url, transport_options=dict(FAST, **ref_tables)) as c:
+        ch = c.default_channel
+        assert (ch.queue_tablename, ch.message_tablename) == (
+            ref_tables['queue_tablename'], ref_tables['message_tablename'])
+        ch.queue_declare(unique_name)
+        assert run_reference(url, ref_tables, 'publish', unique_name, 'r') == 1
+        m = ch.basic_get(unique_name, no_ack=True)
+        assert (m.payload, m.headers) == ({'body': 'r', 'n': 0}, {'sent-by': 'reference'})
+        c.Producer().publish('ours', exchange='', routing_key=unique_name)
+        assert run_reference(url, ref_tables, 'consume', unique_name, '2') == [['ours', {}], None]

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import socket
+import subprocess
 import sys
+import textwrap
 import threading
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
@@ -631,3 +635,142 @@ class TestAsyncClient:
         payload = json.loads(base64.b64decode(out['m'].body))
         assert base64.b64decode(payload['body']) == b'via async'
         q(ch).delete()
+
+
+# -- interoperability with Kombu 4.6.7 (the reference, run in a subprocess) -----------
+
+REFERENCE_PYTHON = Path(os.environ.get('KOMBU_REFERENCE_PYTHON', '/tmp/refkombu/bin/python'))
+
+#: Run by the reference interpreter: argv = URL, transport options (JSON), action,
+#: queue, args.  ``publish`` sends each arg as ``{'body': arg, 'n': i}`` with a
+#: header; ``consume N`` prints a JSON list of what N ``Queue.get`` calls returned.
+REFERENCE_SCRIPT = textwrap.dedent("""
+    import json, sys
+    from kombu import Connection, Exchange, Queue
+    url, options, action, name = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], sys.argv[4]
+    args = sys.argv[5:]
+    with Connection(url, transport_options=options) as c:
+        q = Queue(name, Exchange(name), name)(c.default_channel)
+        q.declare()
+        if action == 'publish':
+            p = c.Producer()
+            for i, body in enumerate(args):
+                p.publish({'body': body, 'n': i}, exchange='', routing_key=name,
+                          headers={'sent-by': 'reference'})
+            print(json.dumps(len(args)))
+        elif action == 'consume':
+            out = []
+            for _ in range(int(args[0])):
+                m = q.get(no_ack=False)
+                out.append(None if m is None else [m.payload, m.headers])
+                if m is not None:
+                    m.ack()
+            print(json.dumps(out))
+""")
+
+
+@pytest.fixture(scope='session')
+def reference_python() -> Path:
+    """The reference (Kombu 4.6.7 with boto3) interpreter, or skip."""
+    if not REFERENCE_PYTHON.exists():
+        pytest.skip(f'reference Kombu 4.6.7 interpreter {REFERENCE_PYTHON} not installed')
+    # -I and cwd='/': the reference's own kombu, not this checkout's.
+    out = subprocess.run([str(REFERENCE_PYTHON), '-I', '-c',
+                          'import kombu, boto3; print(kombu.__version__)'],
+                         capture_output=True, text=True, timeout=60, cwd='/')
+    if out.returncode != 0 or not out.stdout.startswith('4.6.'):
+        pytest.skip(f'reference Kombu 4.6 with boto3 not importable in {REFERENCE_PYTHON}')
+    return REFERENCE_PYTHON
+
+
+@pytest.fixture
+def reference_url(endpoint) -> str:
+    """The server as Kombu 4.6.7 reaches it: host and port in the URL (plain http)."""
+    parts = urlparse(endpoint)
+    return f'{URL}{parts.hostname}:{parts.port}'
+
+
+@pytest.fixture
+def run_reference(reference_python, reference_url):
+    def run(action: str, queue: str, *args: str, **options):
+        options = dict({'region': 'us-east-1', 'wait_time_seconds': 1}, **options)
+        out = subprocess.run(
+            [str(reference_python), '-I', '-c', REFERENCE_SCRIPT, reference_url,
+             json.dumps(options), action, queue, *args],
+            capture_output=True, text=True, timeout=120, cwd='/')
+        assert out.returncode == 0, out.stderr[-2000:]
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    return run
+
+
+class TestReferenceInterop:
+    """Messages and queues shared with Kombu 4.6.7 on the same server."""
+
+    def _get_all(self, conn, name, n):
+        q = Queue(name, Exchange(name), routing_key=name)(conn.default_channel)
+        got = []
+        for _ in range(n):
+            m = get_message(q)
+            got.append([m.payload, m.headers])
+            m.ack()
+        return got
+
+    @pytest.mark.parametrize('suffix', ['', '.fifo'])
+    def test_reference_publishes_and_we_consume(self, conn, sqs, run_reference, name, suffix):
+        queue_name = sqs_name(name) + suffix
+        name += suffix
+        try:
+            assert run_reference('publish', name, 'a', 'b') == 2
+            assert self._get_all(conn, name, 2) == [
+                [{'body': b, 'n': i}, {'sent-by': 'reference'}] for i, b in enumerate('ab')]
+            assert conn.default_channel._size(name) == 0
+        finally:
+            sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=queue_name)['QueueUrl'])
+
+    @pytest.mark.parametrize('suffix', ['', '.fifo'])
+    def test_we_publish_and_reference_consumes(self, conn, sqs, run_reference, name, suffix):
+        queue_name = sqs_name(name) + suffix
+        name += suffix
+        try:
+            q = declare(conn, name)
+            for i, body in enumerate('xy'):
+                conn.Producer().publish({'body': body, 'n': i}, exchange=q.exchange,
+                                        routing_key=name, headers={'sent-by': 'us'})
+            assert run_reference('consume', name, '3') == [
+                [{'body': b, 'n': i}, {'sent-by': 'us'}] for i, b in enumerate('xy')] + [None]
+        finally:
+            sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=queue_name)['QueueUrl'])
+
+    def test_same_queue_names_with_prefix(self, options, sqs, run_reference, name):
+        prefix = f'kr{uuid.uuid4().hex[:6]}.'
+        try:
+            assert run_reference('publish', name, 'p', queue_name_prefix=prefix) == 1
+            with Connection(URL, transport_options=dict(
+                    options, queue_name_prefix=prefix)) as c:
+                assert self._get_all(c, name, 1) == [[{'body': 'p', 'n': 0},
+                                                     {'sent-by': 'reference'}]]
+                q = declare(c, name)
+                c.Producer().publish('ours', exchange=q.exchange, routing_key=name)
+            assert run_reference('consume', name, '1', queue_name_prefix=prefix) == [
+                ['ours', {}]]
+            urls = sqs.list_queues(QueueNamePrefix=prefix.replace('.', '-'))['QueueUrls']
+            assert [u.rsplit('/', 1)[1] for u in urls] == [
+                prefix.replace('.', '-') + sqs_name(name)]
+        finally:
+            for url in sqs.list_queues(
+                    QueueNamePrefix=prefix.replace('.', '-')).get('QueueUrls', []):
+                sqs.delete_queue(QueueUrl=url)
+
+    def test_url_host_is_an_http_endpoint_as_in_the_reference(self, reference_url, options,
+                                                              sqs, run_reference, name):
+        """``sqs://key:secret@host:port`` (no endpoint_url option) reaches the same server."""
+        opts = {k: v for k, v in options.items() if k != 'endpoint_url'}
+        try:
+            with Connection(reference_url, transport_options=opts) as c:
+                ch = c.default_channel
+                assert ch.endpoint_url == 'http://' + reference_url.rpartition('@')[2]
+                q = declare(c, name)
+                c.Producer().publish('via host', exchange=q.exchange, routing_key=name)
+            assert run_reference('consume', name, '1') == [['via host', {}]]
+        finally:
+            sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=sqs_name(name))['QueueUrl'])

@@ -33,6 +33,10 @@ Guarantees:
   goes back at the *head* of its queue (it is written again with an id below
   every other one).  A message that was taken but never acked is written
   back when its channel closes.
+* Tables and rows of Kombu 4.x are used as they are, in both directions:
+  its messages are consumed here and ours by it.  (Kombu 4.x marks a
+  message it took invisible instead of deleting it; such rows are no
+  messages here, and ``queue_purge`` removes them uncounted.)
 * One engine (and connection pool) per database URL and engine options is
   shared by every connection in the process; after a fork the child gets
   fresh database connections.
@@ -211,6 +215,16 @@ class Channel(virtual.Channel):
         return getattr(self.connection.client, 'transport_options', None) or {}
 
     @property
+    def queue_tablename(self) -> str:
+        """Name of the queue table (``queue_tablename`` option, default ``'kombu_queue'``)."""
+        return self.queue_cls.__tablename__
+
+    @property
+    def message_tablename(self) -> str:
+        """Name of the message table (``message_tablename`` option, default ``'kombu_message'``)."""
+        return self.message_cls.__tablename__
+
+    @property
     def queue_cls(self) -> type:
         """Mapped class of the queue table."""
         return self.connection.models[0]
@@ -277,6 +291,11 @@ class Channel(virtual.Channel):
 
     def _build_purge(self) -> Any:
         return self._sa.delete(self.message_cls.__table__).where(self._ready())
+
+    def _build_purge_taken(self) -> Any:
+        sa, m = self._sa, self.message_cls.__table__
+        return sa.delete(m).where(sa.and_(m.c.queue_id == self._queue_id_of(),
+                                          m.c.visible == sa.false()))
 
     def _build_lowest_id(self) -> Any:
         sa, m = self._sa, self.message_cls.__table__
@@ -352,9 +371,15 @@ class Channel(virtual.Channel):
             return int(conn.execute(self._stmt('size'), {'queue': queue}).scalar() or 0)
 
     def _purge(self, queue: str) -> int:
-        """Delete the queue's visible messages; return how many."""
+        """Delete the queue's visible messages; return how many.
+
+        Rows Kombu 4.x marked invisible when it took them (it never deletes
+        them; they are no messages any more) are removed as well, uncounted.
+        """
         with self.engine.begin() as conn:
-            return conn.execute(self._stmt('purge'), {'queue': queue}).rowcount
+            count = conn.execute(self._stmt('purge'), {'queue': queue}).rowcount
+            conn.execute(self._stmt('purge_taken'), {'queue': queue})
+            return count
 
     # -- messages ----------------------------------------------------------
 

@@ -207,6 +207,9 @@ def test_tables_created_on_connect(conn):
     conn.connect()
     names = set(sa.inspect(conn.transport.engine).get_table_names())
     assert {'kombu_queue', 'kombu_message'} <= names
+    # Channel attributes of Kombu 4.6.7.
+    assert conn.default_channel.queue_tablename == 'kombu_queue'
+    assert conn.default_channel.message_tablename == 'kombu_message'
 
 
 def test_custom_tablenames_option(url):
@@ -214,6 +217,8 @@ def test_custom_tablenames_option(url):
                                            'message_tablename': 'my_m'})
     c.SimpleQueue('q1').put('x')
     assert {'my_q', 'my_m'} <= set(sa.inspect(c.transport.engine).get_table_names())
+    assert c.default_channel.queue_tablename == 'my_q'
+    assert c.default_channel.message_tablename == 'my_m'
     assert _payloads(c.default_channel, 'q1')[0]['body']
     assert c.SimpleQueue('q1').get(timeout=1).payload == 'x'
     c.release()
@@ -269,6 +274,23 @@ def test_invisible_rows_are_left_alone(ch):
     ch._delete('inv')                                 # removes them with the queue
     with ch.engine.connect() as c:
         assert c.execute(sa.select(sa.func.count()).select_from(m)).scalar() == 0
+
+
+def test_purge_removes_rows_taken_by_kombu4_uncounted(ch):
+    """Kombu 4.x marks a taken row invisible and never deletes it: purge cleans up."""
+    m = ch.message_cls.__table__
+    for i in range(3):
+        ch._put('pt', ch.prepare_message(str(i)))
+    ch._put('other', ch.prepare_message('kept'))
+    with ch.engine.begin() as c:
+        first = c.execute(sa.select(sa.func.min(m.c.id))).scalar()
+        c.execute(sa.update(m).where(m.c.id == first).values(visible=False, version=2))
+        c.execute(sa.update(m).where(m.c.id == first + 3).values(visible=False))
+    assert ch._size('pt') == 2
+    assert ch._purge('pt') == 2
+    with ch.engine.connect() as c:
+        left = c.execute(sa.select(m.c.id, m.c.visible).order_by(m.c.id)).fetchall()
+    assert [tuple(r) for r in left] == [(first + 3, False)]    # other queue untouched
 
 
 def test_fifo_order(ch):

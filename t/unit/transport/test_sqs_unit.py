@@ -62,8 +62,9 @@ def test_transport_attributes():
     assert T.implements.heartbeats is False
     from amqp.exceptions import ChannelError, ConnectionError
     from botocore.exceptions import BotoCoreError, ClientError
-    assert {ConnectionError, BotoCoreError, OSError} <= set(T.connection_errors)
-    assert {ChannelError, BotoCoreError, ClientError} <= set(T.channel_errors)
+    # As documented (no duplicates); ClientError added for the SQS API's errors.
+    assert T.connection_errors == (ConnectionError, BotoCoreError, OSError)
+    assert T.channel_errors == (ChannelError, BotoCoreError, ClientError)
     assert T(Connection('sqs://')).default_connection_params == {'port': None}
 
 
@@ -95,12 +96,31 @@ def test_options():
     assert ch.region == 'us-east-1'
 
 
-def test_endpoint_from_hostname():
-    ch = Connection('sqs://a:b@sqs.example.com:8443').default_channel
-    assert ch.endpoint_url == 'https://sqs.example.com:8443'
-    ch = Connection('sqs://a:b@localhost', transport_options={'is_secure': False}) \
-        .default_channel
-    assert ch.endpoint_url == 'http://localhost'
+@pytest.mark.parametrize('url,options,endpoint,port', [
+    # As Kombu 4.6.7: http unless is_secure is true; the URL's port first.
+    ('sqs://a:b@sqs.example.com:8443', {}, 'http://sqs.example.com:8443', None),
+    ('sqs://a:b@sqs.example.com:8443', {'is_secure': True},
+     'https://sqs.example.com:8443', None),
+    ('sqs://a:b@localhost:4566', {'is_secure': 0}, 'http://localhost:4566', None),
+    ('sqs://a:b@localhost', {'is_secure': False}, 'http://localhost', None),
+    ('sqs://a:b@localhost', {'is_secure': 1}, 'https://localhost', None),
+    ('sqs://a:b@localhost', {'port': 7777}, 'http://localhost:7777', 7777),
+    ('sqs://a:b@localhost:5055', {'port': 7777}, 'http://localhost:5055', 7777),
+    ('sqs://a:b@localhost:5055', {'endpoint_url': 'https://x:1'}, 'https://x:1', None),
+    ('sqs://a:b@', {'port': 7777, 'is_secure': True}, None, 7777),
+    ('sqs://', {}, None, None),
+])
+def test_endpoint_from_hostname(url, options, endpoint, port):
+    ch = Connection(url, transport_options=options).default_channel
+    assert ch.endpoint_url == endpoint
+    assert ch.port == port
+    if endpoint is not None:
+        assert ch.sqs.meta.endpoint_url == endpoint
+
+
+@pytest.mark.parametrize('value,expected', [(None, 10), ('5', 5), (0, 0), (20, 20)])
+def test_wait_time_seconds_values(value, expected):
+    assert make_channel(wait_time_seconds=value).wait_time_seconds == expected
 
 
 def test_client_uses_options():
