@@ -38,11 +38,14 @@ Transport options:
   ``azure.identity`` token credential or a SAS string), used instead of
   the URL's account key.
 
-How messages are stored: each message dict is JSON-encoded into the text of
-one Storage Queue message.  AMQP queue names become Storage Queue names
-through :meth:`Channel.entity_name` (punctuation becomes ``-``), lower-cased,
-with runs of ``-`` collapsed, because Azure accepts only ``[a-z0-9-]``,
-3 to 63 characters; longer names are shortened with a hash suffix.
+How messages are stored: each message dict is JSON-encoded, then XML-escaped
+(``&``, ``<``, ``>`` become ``&amp;``, ``&lt;``, ``&gt;``, as the older SDK
+used by Kombu 4.x did), into the text of one Storage Queue message, so
+messages stored by either version are read by the other.  AMQP queue names
+become Storage Queue names through :meth:`Channel.entity_name` (punctuation
+becomes ``-``), lower-cased, with runs of ``-`` collapsed, because Azure
+accepts only ``[a-z0-9-]``, 3 to 63 characters; longer names are shortened
+with a hash suffix.
 Storage Queues have no fanout: exchanges are direct and topic.
 
 Acknowledgement (at-least-once): a message is received with the
@@ -68,6 +71,8 @@ import math
 import re
 import string
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
+from xml.sax.saxutils import unescape as xml_unescape
 
 from kombu.log import get_logger
 from kombu.utils.imports import import_extra
@@ -101,6 +106,11 @@ W_ACK_LATE = ('azurestoragequeues: could not delete message %s from queue %r: %s
               'received again, or it is gone); it may be processed again')
 W_RELEASE = ('azurestoragequeues: could not make message %s of queue %r visible '
              'again: %r; it reappears when its visibility timeout lapses')
+
+
+def _decode_text(content: str) -> str:
+    """The JSON text of a stored message (stored XML-escaped, see the module docs)."""
+    return xml_unescape(content) if '&' in content else content
 
 
 def _import_sdk() -> Any:
@@ -278,7 +288,8 @@ class Channel(virtual.Channel):
         from azure.core.exceptions import ResourceNotFoundError
         if _RECEIPT_KEY in message:
             message = {k: v for k, v in message.items() if k != _RECEIPT_KEY}
-        data = json.dumps(message)
+        # XML-escaped text, as Kombu 4.x stored it (the old SDK's text_xmlencode)
+        data = xml_escape(json.dumps(message))
         try:
             self._client(queue).send_message(data)
         except ResourceNotFoundError:
@@ -296,7 +307,7 @@ class Channel(virtual.Channel):
         if message is None:
             raise Empty()
         try:
-            payload = json.loads(message.content)
+            payload = json.loads(_decode_text(message.content))
             if (message.dequeue_count or 0) > 1:
                 props = payload['properties']
                 props['delivery_info'] = {**(props.get('delivery_info') or {}),

@@ -5,16 +5,19 @@ It uses Consul.io's Key/Value store to transport messages in Queues.
 It uses python-consul (``pip install "kombu[consul]"``, the maintained
 ``python-consul2`` distribution of the ``consul`` module) for talking to
 Consul's HTTP API.  URL: ``consul://host[:port]`` (default
-``127.0.0.1:8500``).
+``localhost:8500``).
 
-Layout in the K/V store (``prefix`` defaults to ``kombu``; queue names are
-%-escaped so that a ``/`` in a name stays one path segment):
+Layout in the K/V store (``prefix`` defaults to ``kombu``; queue names
+are used as they are, as Kombu 4.x did, except that ``%`` and ``/`` are
+%-escaped so that a name stays one path segment):
 
 * ``<prefix>/<queue>``: the queue's existence marker (``queue_declare``);
-* ``<prefix>/<queue>/msg/<time ns>_<uuid>``: one key per message (JSON),
+* ``<prefix>/<queue>/msg/<time ns>_<uuid>``: one key per message (JSON;
+  any key there is a message, so those stored by Kombu 4.x are read too),
   taken in key (= publish) order;
 * ``<prefix>/<queue>.lock``: the queue's lock.  A channel takes a message
-  while holding the lock with its Consul session (named :attr:`Channel.lock_name`,
+  while holding the lock with its Consul session (named
+  ``<prefix>.<hostname>.<pid>.<n>``; :attr:`Channel.lock_name` is the hostname,
   TTL :attr:`Channel.session_ttl` seconds, renewed while in use, its locks
   released if the client dies) and deletes the key with a check-and-set on
   its index, so two consumers never get the same message.
@@ -37,7 +40,6 @@ import time
 import uuid
 from itertools import count
 from typing import Any
-from urllib.parse import quote
 
 from kombu.exceptions import ChannelError
 from kombu.utils.json import dumps, loads
@@ -52,7 +54,7 @@ except ImportError:  # pragma: no cover - exercised with the extra missing
 
 __all__ = ('Channel', 'Transport')
 
-DEFAULT_HOST = '127.0.0.1'
+DEFAULT_HOST = 'localhost'
 DEFAULT_PORT = 8500
 _counter = count(1)
 
@@ -98,8 +100,21 @@ def _duration(value: Any) -> float:
         raise ValueError(f'Invalid Consul duration {value!r} (e.g. "10s")') from None
 
 
+def key_name(queue: str) -> str:
+    """The key segment of ``queue``: the name as it is (as Kombu 4.x stored it),
+    ``%`` and ``/`` %-escaped so that it stays one segment."""
+    escaped = queue.replace('%', '%25').replace('/', '%2F')
+    if escaped in ('.', '..'):
+        escaped = escaped.replace('.', '%2E')
+    return escaped
+
+
 class LockTimeout(ChannelError):
     """The queue's lock could not be acquired in time."""
+
+
+#: Name used by Kombu 4.x for this error.
+LockError = LockTimeout
 
 
 class Channel(virtual.Channel):
@@ -132,13 +147,16 @@ class Channel(virtual.Channel):
 
     @property
     def lock_name(self) -> str:
-        """Name of this channel's Consul session (hostname, pid and a counter)."""
-        return self._lock_name
+        """This host in the locks it holds: the hostname (as Kombu 4.x).
+
+        The channel's Consul session is named ``<prefix>.<hostname>.<pid>.<n>``.
+        """
+        return socket.gethostname()
 
     # -- keys ---------------------------------------------------------------
 
     def _queue_key(self, queue: str) -> str:
-        return f'{self.prefix}/{quote(queue, safe="")}'
+        return f'{self.prefix}/{key_name(queue)}'
 
     def _messages_prefix(self, queue: str) -> str:
         return self._queue_key(queue) + '/msg/'
@@ -153,7 +171,7 @@ class Channel(virtual.Channel):
         now = time.monotonic()
         if self._session_id is None:
             self._session_id = self.client.session.create(
-                name=self.lock_name, ttl=self.session_ttl, lock_delay=0,
+                name=self._lock_name, ttl=self.session_ttl, lock_delay=0,
                 behavior='release')
             self._session_renewed = now
         elif now - self._session_renewed > self.session_ttl / 2:
@@ -168,7 +186,7 @@ class Channel(virtual.Channel):
         deadline = time.monotonic() + self.lock_timeout
         delay = 0.005
         while True:
-            if self.client.kv.put(key, self.lock_name, acquire=self._session()):
+            if self.client.kv.put(key, self._lock_name, acquire=self._session()):
                 return
             if time.monotonic() >= deadline:
                 raise LockTimeout(

@@ -14,7 +14,8 @@ Layout (``prefix`` defaults to ``kombu``):
   in-order key in it (``POST``, named after etcd's index, so keys sort in
   publish order) holding the message dict as JSON;
 * the lock of queue ``q`` is the key ``/<prefix>_locks/<q>``, created with
-  ``prevExist=false``, ``ttl=lock_ttl`` and value :attr:`Channel.lock_value`.
+  ``prevExist=false``, ``ttl=lock_ttl`` and value ``<lock_value>.<channel id>``
+  (:attr:`Channel.lock_value` is ``<hostname>.<pid>``).
 
 A consumer holds the queue's lock while it takes a message, and deletes the
 message key with ``prevIndex`` (compare-and-delete), so two consumers never
@@ -119,8 +120,13 @@ class Channel(virtual.Channel):
 
     @property
     def lock_value(self) -> str:
-        """Value this channel writes into the locks it holds (host, pid, channel)."""
-        return f'{socket.gethostname()}.{os.getpid()}.{id(self):x}'
+        """This process in the locks it holds: ``'<hostname>.<pid>'`` (as Kombu 4.x)."""
+        return f'{socket.gethostname()}.{os.getpid()}'
+
+    @property
+    def _lock_token(self) -> str:
+        """Value written into this channel's locks: :attr:`lock_value` and the channel."""
+        return f'{self.lock_value}.{id(self):x}'
 
     @property
     def client(self) -> Any:
@@ -143,7 +149,7 @@ class Channel(virtual.Channel):
         delay = 0.002
         while True:
             try:
-                self.client.write(key, self.lock_value, ttl=self.lock_ttl, prevExist=False)
+                self.client.write(key, self._lock_token, ttl=self.lock_ttl, prevExist=False)
                 return True
             except etcd.EtcdAlreadyExist:
                 if monotonic() >= deadline:
@@ -155,7 +161,7 @@ class Channel(virtual.Channel):
         """Release the lock of ``queue`` if this channel still holds it."""
         etcd = _import_etcd()
         try:
-            self.client.delete(self._lock_key(queue), prevValue=self.lock_value)
+            self.client.delete(self._lock_key(queue), prevValue=self._lock_token)
         except (etcd.EtcdKeyNotFound, etcd.EtcdCompareFailed):
             pass  # expired (lock_ttl) and maybe taken by another client since
 

@@ -31,6 +31,7 @@ from .virtual.base import Empty
 try:
     import Pyro4
     import Pyro4.errors as _pyro_errors
+    import Pyro4.util
 except ImportError:  # pragma: no cover - exercised with the extra missing
     Pyro4 = None
     _pyro_errors = None
@@ -40,6 +41,18 @@ __all__ = ('Channel', 'KombuBroker', 'Transport', 'main')
 DEFAULT_PORT = 9090
 DEFAULT_BROKER_NAME = 'kombu.broker'
 E_LOOKUP = 'Unable to locate the Pyro name server at {host}:{port} ({exc!r})'
+
+
+def _empty_from_dict(classname: str, data: dict) -> Empty:
+    return Empty()
+
+
+if Pyro4 is not None:
+    # A Kombu 4.x broker raises queue.Empty from ``get`` on an empty queue:
+    # let it arrive here as Empty (not SerializeError), so these clients
+    # also work with a broker started by an older Kombu.
+    for _classname in ('queue.Empty', '_queue.Empty'):
+        Pyro4.util.SerializerBase.register_dict_to_class(_classname, _empty_from_dict)
 
 
 def _require_pyro4() -> Any:
@@ -85,6 +98,7 @@ class Channel(virtual.Channel):
 
     def _get(self, queue: str, timeout: float | None = None) -> dict:
         """Take the next message of ``queue`` or raise :exc:`Empty`."""
+        # (a Kombu 4.x broker raises Empty itself instead of returning None)
         message = self.shared_queues.get(queue)
         if message is None:
             raise Empty()

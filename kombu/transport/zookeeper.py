@@ -17,10 +17,11 @@ a message with a higher priority is taken first, as with AMQP; messages of
 one priority come out in publish order.
 
 Rejected (``requeue=True``), recovered and restored messages go back ahead
-of the other messages of their priority.  Queue names are %-escaped where
-ZooKeeper needs it (``/``, ``%``, non-ASCII); a stored message (JSON) must
-stay under ZooKeeper's 1 MiB znode limit (a larger one is refused with a
-:class:`~amqp.exceptions.ChannelError`).
+of the other messages of their priority.  Queue names are used as they
+are (as Kombu 4.x did), except that ``/``, ``%`` and the characters
+ZooKeeper refuses (control characters, ...) are %-escaped; a stored
+message (JSON) must stay under ZooKeeper's 1 MiB znode limit (a larger one
+is refused with a :class:`~amqp.exceptions.ChannelError`).
 
 Requires the ``kazoo`` library: ``pip install "kombu[zookeeper]"``.
 
@@ -51,11 +52,11 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import re
 import threading
 from itertools import count
 from time import time_ns
 from typing import Any
-from urllib.parse import quote
 
 from kombu.exceptions import ChannelError
 from kombu.transport import virtual
@@ -69,8 +70,10 @@ DEFAULT_PORT = 2181
 #: Largest message (JSON bytes) stored; ZooKeeper refuses znodes of 1 MiB or more.
 MAX_MESSAGE_SIZE = 1024 * 1024 - 1024
 
-#: Characters kept as they are in znode names (everything printable but ``/`` and ``%``).
-_SAFE = "!\"#$&'()*+,-.:;<=>?@[\\]^_`{|}~"
+#: Characters %-escaped in znode names: ``/`` and ``%`` (so names stay one
+#: segment and the escaping is unambiguous) and those ZooKeeper refuses.
+#: Everything else (spaces, non-ASCII) is kept, as Kombu 4.x stored it.
+_UNSAFE = re.compile('[%/\x00-\x1f\x7f-\x9f\ud800-\uf8ff\ufff0-\uffff]')
 
 _restore_counter = count(1)
 
@@ -97,11 +100,15 @@ def _error_classes() -> tuple[tuple, tuple]:
     return connection_errors, channel_errors
 
 
+def _escape(match: re.Match) -> str:
+    return ''.join(f'%{byte:02X}' for byte in match.group().encode('utf-8', 'surrogatepass'))
+
+
 def znode_name(name: str) -> str:
-    """A valid znode name for queue ``name`` (``/``, ``%`` and non-ASCII %-escaped)."""
+    """A valid znode name for queue ``name`` (``/``, ``%`` and invalid characters %-escaped)."""
     if not name:
         raise ValueError('Queue name must not be empty for the zookeeper transport')
-    escaped = quote(name, safe=_SAFE)
+    escaped = _UNSAFE.sub(_escape, name)
     if escaped in ('.', '..', 'zookeeper'):
         escaped = escaped.replace('.', '%2E').replace('z', '%7A', 1)
     return escaped

@@ -13,7 +13,10 @@ recover and close making messages visible at once, ack(multiple) and a late ack.
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import tempfile
 import time
 import uuid
 
@@ -470,3 +473,89 @@ def test_ack_multiple_and_late_ack(a_url, unique_name, caplog):
         finally:
             sq.queue.delete()
             sq.close()
+
+
+# -- compatibility with Kombu 4.6.7 ---------------------------------------------
+
+REFERENCE_PYTHON = os.environ.get('KOMBU_REFERENCE_PYTHON', '/tmp/refkombu/bin/python')
+
+#: Kombu 4.6.7 (azure-storage-queue 2.x) pointed at Azurite: its QueueService
+#: is given ``is_emulated=True`` (Azurite's well-known account and endpoint).
+REFERENCE_SCRIPT = '''
+import sys
+import kombu.transport.azurestoragequeues as azt
+from kombu import Connection, Exchange, Queue
+
+class EmulatedQueueService(azt.QueueService):
+    def __init__(self, *args, **kwargs):
+        kwargs.pop('account_name', None), kwargs.pop('account_key', None)
+        super().__init__(*args, is_emulated=True, **kwargs)
+
+azt.QueueService = EmulatedQueueService
+url, name, prefix, mode = sys.argv[1:5]
+with Connection(url, transport_options={'queue_name_prefix': prefix}) as c:
+    q = Queue(name, Exchange(name), name)(c.default_channel)
+    if mode == 'publish':
+        q.declare()
+        c.Producer().publish({'from': 'kombu4'}, exchange=name, routing_key=name,
+                             headers={'h': 'a<&>b'})
+    else:
+        m = q.get()
+        print(repr(m and (m.payload, m.headers)))
+        m and m.ack()
+'''
+
+
+def run_reference(*args: str) -> str:
+    """Run REFERENCE_SCRIPT with the original Kombu 4.6.7 (skip if it is missing)."""
+    if not os.path.exists(REFERENCE_PYTHON):
+        pytest.skip(f'reference Kombu 4.6.7 interpreter {REFERENCE_PYTHON} not found '
+                    '(set KOMBU_REFERENCE_PYTHON)')
+    check = subprocess.run(
+        [REFERENCE_PYTHON, '-c', 'import kombu, azure.storage.queue as q; q.QueueService'],
+        capture_output=True, text=True, cwd=tempfile.gettempdir())
+    if check.returncode:
+        pytest.skip('reference interpreter lacks kombu/azure-storage-queue<12: '
+                    f'{check.stderr.strip()[-200:]}')
+    out = subprocess.run([REFERENCE_PYTHON, '-c', REFERENCE_SCRIPT, *args],
+                         capture_output=True, text=True, cwd=tempfile.gettempdir(), timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+#: A message as Kombu 4.6.7 stored it: JSON, XML-escaped (payload {"hello": "ref"}).
+KOMBU4_TEXT = (
+    '{"body": "eyJoZWxsbyI6ICJyZWYifQ==", "content-encoding": "utf-8", '
+    '"content-type": "application/json", "headers": {"h": "a&lt;&amp;&gt;b"}, '
+    '"properties": {"delivery_mode": 2, "delivery_info": {"exchange": "k4", '
+    '"routing_key": "k4"}, "priority": 0, "body_encoding": "base64", '
+    '"delivery_tag": "528c2d32-2c18-4c4e-8f57-0a5f1a0e9d11"}}')
+
+
+def test_stored_text_is_xml_escaped_as_kombu4(a_url, service, prefixed):
+    with _conn(a_url, queue_name_prefix=prefixed) as conn:
+        q = Queue('k4', Exchange('k4'), 'k4')(conn.default_channel)
+        q.declare()
+        raw = service.get_queue_client(f'{prefixed}k4')
+        raw.send_message(KOMBU4_TEXT)                    # stored by Kombu 4.6.7
+        m = get_message(q)
+        assert (m.payload, m.headers) == ({'hello': 'ref'}, {'h': 'a<&>b'})
+        m.ack()
+        conn.Producer().publish('x', exchange='k4', routing_key='k4', headers={'h': '<&>'})
+        stored = raw.peek_messages()[0].content
+        assert '"h": "&lt;&amp;&gt;"' in stored
+        assert get_message(q).headers == {'h': '<&>'}
+
+
+def test_interop_with_reference_kombu4(a_url, prefixed):
+    name = 'interop.k4'
+    run_reference(a_url, name, prefixed, 'publish')
+    with _conn(a_url, queue_name_prefix=prefixed) as conn:
+        q = Queue(name, Exchange(name), name)(conn.default_channel)
+        m = get_message(q)
+        assert (m.payload, m.headers) == ({'from': 'kombu4'}, {'h': 'a<&>b'})
+        m.ack()
+        q.declare()
+        conn.Producer().publish({'from': 'ours'}, exchange=name, routing_key=name,
+                                headers={'h': '<&>'})
+    assert run_reference(a_url, name, prefixed, 'get') == "({'from': 'ours'}, {'h': '<&>'})"

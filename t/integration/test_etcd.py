@@ -8,8 +8,10 @@ processes, error mapping.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 
@@ -142,7 +144,8 @@ def test_lock_value_ttl_and_release(conn, raw, prefix, unique_name):
     ch.lock_ttl = 7
     assert ch._acquire_lock(unique_name) is True
     node = raw.read(f'/{prefix}_locks/{unique_name}')
-    assert node.value == ch.lock_value
+    assert node.value == ch._lock_token
+    assert node.value.startswith(ch.lock_value + '.')
     assert 0 < node.ttl <= 7
     assert ch._acquire_lock(unique_name, wait=0.05) is False
     ch._release_lock(unique_name)
@@ -333,3 +336,64 @@ def test_waiting_consumer_wakes_on_publish(e_url, prefix, raw, unique_name):
             c1.drain_events(timeout=5)
             timer.join()
         assert got and got[0] - sent[0] < 0.5 * 3
+
+
+# -- compatibility with Kombu 4.6.7 ---------------------------------------------
+
+REFERENCE_PYTHON = os.environ.get('KOMBU_REFERENCE_PYTHON', '/tmp/refkombu/bin/python')
+
+REFERENCE_SCRIPT = '''
+import sys
+from kombu import Connection, Exchange, Queue
+url, name, mode = sys.argv[1:4]
+with Connection(url) as c:
+    q = Queue(name, Exchange(name), name)(c.default_channel)
+    if mode == 'publish':
+        q.declare()
+        c.Producer().publish({'from': 'kombu4'}, exchange=name, routing_key=name)
+    else:
+        m = q.get(no_ack=True)
+        print(repr(m and m.payload))
+'''
+
+
+def run_reference(*args: str) -> str:
+    """Run REFERENCE_SCRIPT with the original Kombu 4.6.7 (skip if it is missing)."""
+    if not os.path.exists(REFERENCE_PYTHON):
+        pytest.skip(f'reference Kombu 4.6.7 interpreter {REFERENCE_PYTHON} not found '
+                    '(set KOMBU_REFERENCE_PYTHON)')
+    check = subprocess.run([REFERENCE_PYTHON, '-c', 'import kombu, etcd'],
+                           capture_output=True, text=True, cwd=tempfile.gettempdir())
+    if check.returncode:
+        pytest.skip(f'reference interpreter lacks kombu/python-etcd: '
+                    f'{check.stderr.strip()[-200:]}')
+    out = subprocess.run([REFERENCE_PYTHON, '-c', REFERENCE_SCRIPT, *args],
+                         capture_output=True, text=True, cwd=tempfile.gettempdir(), timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+@pytest.fixture
+def default_prefix_queue(e_url):
+    """A unique queue name under the default prefix ``kombu`` (removed afterwards)."""
+    import etcd
+    name = f'kombu-test {uuid.uuid4().hex[:8]} é'
+    yield name
+    client = etcd.Client(host='127.0.0.1', port=int(e_url.rsplit(':', 1)[1].strip('/')))
+    for key in (f'/kombu/{name}', f'/kombu_locks/{name}', f'/_locks/{name}'):
+        try:
+            client.delete(key, recursive=True)
+        except etcd.EtcdKeyNotFound:
+            pass
+
+
+def test_interop_with_reference_kombu4(e_url, default_prefix_queue):
+    # same key layout (/kombu/<queue>/<in-order key>, JSON), names used as they are
+    name = default_prefix_queue
+    run_reference(e_url, name, 'publish')
+    with Connection(e_url, transport_options={'polling_interval': 0.02}) as conn:
+        q = Queue(name, Exchange(name), name)(conn.default_channel)
+        assert q.get(no_ack=True).payload == {'from': 'kombu4'}
+        q.declare()
+        conn.Producer().publish({'from': 'ours'}, exchange=name, routing_key=name)
+    assert run_reference(e_url, name, 'get') == "{'from': 'ours'}"

@@ -210,3 +210,64 @@ def test_broker_exits_with_an_error_without_name_server():
                          cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
     assert 'nameserver' in out.stderr.lower() or 'name server' in out.stderr.lower()
+
+
+# -- compatibility with Kombu 4.6.7 ---------------------------------------------
+
+#: A broker behaving as Kombu 4.6.7's: ``get`` raises queue.Empty on an empty queue.
+KOMBU4_BROKER = textwrap.dedent('''
+    import sys
+    from queue import Empty
+    import Pyro4
+
+    @Pyro4.expose
+    class Kombu4StyleBroker:
+        def __init__(self):
+            self.queues = {}
+        def new_queue(self, queue):
+            self.queues.setdefault(queue, [])
+        def has_queue(self, queue):
+            return queue in self.queues
+        def get(self, queue):
+            if not self.queues[queue]:
+                raise Empty()
+            return self.queues[queue].pop(0)
+        def put(self, queue, message):
+            self.queues[queue].append(message)
+        def size(self, queue):
+            return len(self.queues[queue])
+
+    name, port = sys.argv[1], int(sys.argv[2])
+    daemon = Pyro4.Daemon(host='127.0.0.1')
+    uri = daemon.register(Kombu4StyleBroker(), objectId=name)
+    with Pyro4.locateNS('127.0.0.1', port) as ns:
+        ns.register(name, uri)
+    print('ready', flush=True)
+    daemon.requestLoop()
+''')
+
+
+@pytest.fixture
+def kombu4_broker_url(pyro_url):
+    """A pyro:// URL of a Kombu-4-style broker (its own process, removed afterwards)."""
+    name = f'kombu-test.k4broker.{uuid.uuid4().hex[:8]}'
+    proc = subprocess.Popen([sys.executable, '-c', KOMBU4_BROKER, name, str(PORT)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.strip() == 'ready', line + proc.stdout.read()
+        yield f'pyro://127.0.0.1:{PORT}/{name}'
+    finally:
+        stop(proc)
+        unregister(name)
+
+
+def test_works_with_a_kombu4_broker(kombu4_broker_url, unique_name):
+    # its get() raises queue.Empty (sent by Pyro as a serialized exception)
+    with Connection(kombu4_broker_url, transport_options=OPTIONS) as c:
+        q = Queue(unique_name, Exchange(unique_name), unique_name)(c.default_channel)
+        q.declare()
+        assert q.get() is None
+        c.Producer().publish({'x': 1}, exchange=unique_name, routing_key=unique_name)
+        assert q.get(no_ack=True).payload == {'x': 1}
+        assert q.get() is None

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 
@@ -323,3 +324,69 @@ def test_waiting_consumer_wakes_on_publish(vhost_url, zk, unique_name):
             c1.drain_events(timeout=5)
             timer.join()
         assert got and got[0] - sent[0] < 0.5 * 1
+
+
+# -- compatibility with Kombu 4.6.7 ---------------------------------------------
+
+#: A message as Kombu 4.6.7 stored it (payload {"hello": "ref"}, priority 0).
+KOMBU4_MESSAGE = (
+    '{"body": "eyJoZWxsbyI6ICJyZWYifQ==", "content-encoding": "utf-8", '
+    '"content-type": "application/json", "headers": {}, "properties": '
+    '{"delivery_mode": 2, "delivery_info": {"exchange": "%s", "routing_key": "%s"}, '
+    '"priority": 0, "body_encoding": "base64", '
+    '"delivery_tag": "839519c0-cdd3-4b5d-9a3c-3b7a4d0b6a11"}}')
+
+REFERENCE_PYTHON = os.environ.get('KOMBU_REFERENCE_PYTHON', '/tmp/refkombu/bin/python')
+
+REFERENCE_SCRIPT = '''
+import sys
+from kombu import Connection, Exchange, Queue
+url, name, mode = sys.argv[1:4]
+with Connection(url) as c:
+    q = Queue(name, Exchange(name), name)(c.default_channel)
+    if mode == 'publish':
+        q.declare()
+        c.Producer().publish({'from': 'kombu4'}, exchange=name, routing_key=name)
+    else:
+        m = q.get(no_ack=True)
+        print(repr(m and m.payload))
+'''
+
+
+def run_reference(*args: str) -> str:
+    """Run REFERENCE_SCRIPT with the original Kombu 4.6.7 (skip if it is missing)."""
+    if not os.path.exists(REFERENCE_PYTHON):
+        pytest.skip(f'reference Kombu 4.6.7 interpreter {REFERENCE_PYTHON} not found '
+                    '(set KOMBU_REFERENCE_PYTHON)')
+    check = subprocess.run([REFERENCE_PYTHON, '-c', 'import kombu, kazoo'],
+                           capture_output=True, text=True, cwd=tempfile.gettempdir())
+    if check.returncode:
+        pytest.skip(f'reference interpreter lacks kombu/kazoo: {check.stderr.strip()[-200:]}')
+    out = subprocess.run([REFERENCE_PYTHON, '-c', REFERENCE_SCRIPT, *args],
+                         capture_output=True, text=True, cwd=tempfile.gettempdir(), timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+@pytest.mark.parametrize('prefix', ['plain', 'with space é'])
+def test_reads_messages_stored_by_kombu4(conn, zk, vhost, prefix):
+    # Kombu 4.6.7 used the queue name as it is (spaces, non-ASCII) under /<vhost>
+    name = f'{prefix}.{uuid.uuid4().hex[:6]}'
+    zk.create(f'/{vhost}/{name}/entry-009-0000000000',
+              (KOMBU4_MESSAGE % (name, name)).encode(), makepath=True)
+    q = Queue(name, Exchange(name), name)
+    m = q(conn.default_channel).get(no_ack=True)
+    assert m.payload == {'hello': 'ref'}
+    q(conn.default_channel).declare()
+    conn.Producer().publish('back', exchange=q.exchange, routing_key=name)
+    assert len(zk.get_children(f'/{vhost}/{name}')) == 1
+
+
+def test_interop_with_reference_kombu4(vhost_url, conn, unique_name):
+    name = f'{unique_name} é'
+    run_reference(vhost_url, name, 'publish')
+    q = Queue(name, Exchange(name), name)
+    assert q(conn.default_channel).get(no_ack=True).payload == {'from': 'kombu4'}
+    q(conn.default_channel).declare()
+    conn.Producer().publish({'from': 'ours'}, exchange=name, routing_key=name)
+    assert run_reference(vhost_url, name, 'get') == "{'from': 'ours'}"

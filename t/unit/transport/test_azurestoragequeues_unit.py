@@ -285,3 +285,24 @@ def test_bad_visibility_timeout_names_the_value(recorder, value):
         with pytest.raises(ValueError, match='visibility_timeout') as excinfo:
             c.default_channel  # noqa: B018
         assert repr(value) in str(excinfo.value)
+
+
+def test_stored_text_is_xml_escaped_json_as_kombu4(fake):
+    # Kombu 4.6.7 (azure-storage-queue 2.x, text_xmlencode) stored the JSON
+    # XML-escaped: both versions must read what the other stored.
+    with Connection(URL) as c:
+        ch = c.default_channel
+        ch._put('xmlq', {'body': 'x', 'headers': {'h': 'a<&>b'}, 'properties': {}})
+        stored = ch.queue_service.store['xmlq'][0]
+        assert stored == '{"body": "x", "headers": {"h": "a&lt;&amp;&gt;b"}, "properties": {}}'
+        assert ch._get('xmlq')['headers'] == {'h': 'a<&>b'}
+        # as Kombu 4.6.7 stored it
+        ch.queue_service.store['xmlq'].append(
+            '{"body": "eyJoZWxsbyI6ICJyZWYifQ==", "content-encoding": "utf-8", '
+            '"content-type": "application/json", "headers": {"h": "a&lt;&amp;&gt;b"}, '
+            '"properties": {"delivery_mode": 2, "delivery_info": {"exchange": "xmlq", '
+            '"routing_key": "xmlq"}, "priority": 0, "body_encoding": "base64", '
+            '"delivery_tag": "5c0d9bdb-7b89-4a25-9d4f-4b1c4e6c6a55"}}')
+        ch.queue_service.store['xmlq'].append('{"body": "y", "properties": {}}')
+        assert ch._get('xmlq')['headers'] == {'h': 'a<&>b'}
+        assert ch._get('xmlq')['body'] == 'y'

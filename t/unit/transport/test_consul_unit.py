@@ -10,6 +10,9 @@ runs on it too.
 """
 from __future__ import annotations
 
+import json
+import os
+import socket
 import sys
 import threading
 import time
@@ -20,6 +23,7 @@ from unittest import mock
 import pytest
 
 from kombu import Connection, Exchange, Queue
+from kombu.exceptions import ChannelError
 from kombu.transport import consul as kconsul
 
 consul = pytest.importorskip('consul')
@@ -237,7 +241,7 @@ def test_client_from_url(server):
         'agent', 8501, 'tok', 'https')
     ch = Connection('consul://').channel()
     assert (ch.client.host, ch.client.port, ch.client.token, ch.client.scheme) == (
-        '127.0.0.1', 8500, None, 'http')
+        'localhost', 8500, None, 'http')                 # as Kombu 4.6.7
 
 
 def test_transport_options(conn_factory):
@@ -297,8 +301,9 @@ def test_key_layout(conn, server):
     lock = server.data['kombu/a%2Fq.lock']
     assert 'Session' not in lock                       # released after the take
     session = server.sessions[ch._session_id]
-    assert session['Name'] == ch.lock_name and session['TTL'] == '30s'
-    assert ch.lock_name.startswith('kombu.')
+    assert session['Name'] == ch._lock_name and session['TTL'] == '30s'
+    assert ch._lock_name.startswith(f'kombu.{socket.gethostname()}.{os.getpid()}.')
+    assert ch.lock_name == socket.gethostname()         # as Kombu 4.6.7
     m.ack()
     assert q(ch).delete() == 1
     assert not [k for k in server.data if k.startswith('kombu/a%2Fq')]
@@ -427,3 +432,43 @@ def test_get_message_helper_works(conn):
     q(conn.default_channel).declare()
     conn.Producer().publish('g', routing_key='gq')
     assert get_message(q(conn.default_channel), no_ack=True).payload == 'g'
+
+
+@pytest.mark.parametrize('name,key', [
+    ('celery', 'kombu/celery'),
+    # used as they are, as Kombu 4.6.7 stored them
+    ('celery@host.celery.pidbox', 'kombu/celery@host.celery.pidbox'),
+    ('q café:1 x', 'kombu/q café:1 x'),
+    ('a/q', 'kombu/a%2Fq'),
+    ('100%', 'kombu/100%25'),
+    ('..', 'kombu/%2E%2E'),
+])
+def test_queue_keys(conn, name, key):
+    ch = conn.channel()
+    assert ch._queue_key(name) == key
+    assert ch._lock_key(name) == key + '.lock'
+    assert ch._messages_prefix(name) == key + '/msg/'
+
+
+def test_reads_messages_stored_by_kombu4(conn, server):
+    ch = conn.channel()
+    name = 'celery@host.celery.pidbox'
+    q = Queue(name, Exchange('k4x'), 'k')
+    q(ch).declare()
+    message = {'body': 'eyJhIjogMX0=', 'content-encoding': 'utf-8',
+               'content-type': 'application/json', 'headers': {},
+               'properties': {'delivery_mode': 2, 'body_encoding': 'base64',
+                              'delivery_info': {'exchange': 'k4x', 'routing_key': 'k'},
+                              'priority': 0,
+                              'delivery_tag': '466271ba-3fd0-4733-bcae-e6632e867572'}}
+    # key and value as Kombu 4.6.7 wrote them
+    ch.client.kv.put(f'kombu/{name}/msg/3873005_466271ba-3fd0-4733-bcae-e6632e867572',
+                     json.dumps(message))
+    assert q(ch).get(no_ack=True).payload == {'a': 1}
+    assert q(ch).get(no_ack=True) is None
+
+
+def test_kombu4_names():
+    assert kconsul.DEFAULT_HOST == 'localhost' and kconsul.DEFAULT_PORT == 8500
+    assert kconsul.LockError is kconsul.LockTimeout
+    assert issubclass(kconsul.LockError, ChannelError)

@@ -95,9 +95,11 @@ def test_keys_and_lock_value():
     try:
         assert channel._key('q') == '/kombu/q'
         assert channel._lock_key('q') == '/kombu_locks/q'
-        host, pid, ident = channel.lock_value.rsplit('.', 2)
-        assert host == socket.gethostname() and pid == str(os.getpid())
-        assert channel_for().lock_value != channel.lock_value   # one per channel
+        # documented value as in Kombu 4.6.7: '<hostname>.<pid>'
+        assert channel.lock_value == f'{socket.gethostname()}.{os.getpid()}'
+        value, ident = channel._lock_token.rsplit('.', 1)
+        assert value == channel.lock_value and ident == f'{id(channel):x}'
+        assert channel_for()._lock_token != channel._lock_token   # one per channel
     finally:
         channel.closed = True
 

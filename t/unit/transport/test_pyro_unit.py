@@ -161,3 +161,23 @@ def test_main_reports_errors(capsys):
     with mock.patch.object(pyro, 'serve') as serve:
         assert pyro.main(['--name', 'x.y', '--host', 'h', '--port', '5']) == 0
     serve.assert_called_once_with('h', 5, None, 9090, 'x.y')
+
+
+@pytest.mark.parametrize('classname', ['queue.Empty', '_queue.Empty'])
+def test_empty_raised_by_a_kombu4_broker_arrives_as_empty(classname):
+    # A Kombu 4.x broker raises queue.Empty from get() on an empty queue;
+    # Pyro sends it as a dict, which must come back as Empty (not SerializeError).
+    from queue import Empty
+    exc = Pyro4.util.SerializerBase.dict_to_class(
+        {'__class__': classname, '__exception__': True, 'args': (), 'attributes': {}})
+    assert isinstance(exc, Empty)
+
+
+def test_channel_get_with_a_broker_raising_empty(conn, broker):
+    from queue import Empty
+
+    def get(queue):
+        raise Empty()
+    broker.get = get
+    channel = conn.channel()
+    assert Queue('pyro-k4-empty', Exchange('pyro-k4-empty'), 'k')(channel).get() is None
