@@ -161,12 +161,19 @@ class ConsumingMixin:
                 for pri in self.priority_steps for queue in queues]
         return pairs
 
-    def _fetch_pairs(self) -> list[tuple[str, str]]:
+    def _fetch_pairs(self) -> tuple[list[tuple[str, str]], int]:
+        """The ``(queue, list key)`` pairs to fetch from, and the round size.
+
+        With ``round_robin`` the queues of one priority step take turns
+        message by message within a fetch, so each has an equal opportunity
+        even when one has a backlog; the other strategies drain in order.
+        """
         cycle = self._queue_cycle
         queues = cycle.consume(len(cycle.items))
         if queues:
             cycle.rotate(queues[0])
-        return self._pairs(queues)
+        round_size = len(queues) if self.queue_order_strategy == 'round_robin' else 1
+        return self._pairs(queues), round_size
 
     def _window(self) -> int:
         estimate = self.qos.can_consume_max_estimate()
@@ -175,8 +182,12 @@ class ConsumingMixin:
         return max(0, free - len(self._ready))
 
     def _fetch(self, pairs: list[tuple[str, str]], count: int,
-               no_ack: bool | None = None) -> list[tuple[dict, str, str | None]]:
+               no_ack: bool | None = None,
+               round_size: int = 1) -> list[tuple[dict, str, str | None]]:
         """Pop up to ``count`` messages from ``(queue, key)`` pairs in one round trip.
+
+        The pairs are taken ``round_size`` at a time, one message from each
+        in turn (``1``: each pair is drained before the next).
 
         Returns ``(message, queue, redis_tag)`` triples; ``redis_tag`` is
         ``None`` when the message was not recorded as unacked (no_ack).
@@ -185,7 +196,8 @@ class ConsumingMixin:
         # is in Redis before it consumes (and a lost one is sent again now)
         self.connection._confirm_publishes(self)
         acks = self._take_acks()
-        args: list[Any] = [count, len(acks), len(pairs), self._key(INVALID_PREFIX)]
+        args: list[Any] = [count, len(acks), len(pairs), self._key(INVALID_PREFIX),
+                           max(1, round_size)]
         args += acks
         emulate = self.ack_emulation
         for queue, key in pairs:
@@ -236,7 +248,8 @@ class ConsumingMixin:
         if count <= 0 or not self._queue_cycle.items:
             return 0
         self._seen_seq = self.connection._publish_seq
-        got = self._fetch(self._fetch_pairs(), count)
+        pairs, round_size = self._fetch_pairs()
+        got = self._fetch(pairs, count, round_size=round_size)
         self._ready.extend(got)
         if len(got) < count:
             self._dirty = False
@@ -288,6 +301,9 @@ class ConsumingMixin:
         """Acked: drop them from the unacked hash/index (batched, see :meth:`_queue_ack`)."""
         for message in messages:
             self._queue_ack(message)
+        wake = self.connection.cycle.on_window_open
+        if wake is not None:
+            wake()      # on an event loop: the freed prefetch room is fetched into now
 
     def _on_reject(self, messages: list, requeue: bool) -> None:
         """Rejected without requeue: drop them like acked ones (requeue already restored them)."""

@@ -29,6 +29,10 @@ class MultiChannelPoller:
         self.poller = poll()
         self.after_read: set = set()
         self._last_restore = 0.0
+        #: set by ``Transport.register_with_event_loop``: called when an ack
+        #: may have opened a channel's prefetch window, so the event loop
+        #: fetches again at once instead of waiting for a socket or timer
+        self.on_window_open: Any = None
 
     def close(self) -> None:
         for fd in list(self._fd_to_chan):

@@ -138,7 +138,9 @@ return #queues
 
 #: KEYS: unacked hash, unacked index, queues hash, tag sequence.
 #: ARGV: count, number of ack tags A, number of list keys N, invalid-list prefix,
-#: then A tags to acknowledge first, then N pairs (list key, no_ack '0'/'1').
+#: round size R, then A tags to acknowledge first, then N pairs (list key,
+#: no_ack '0'/'1').  The keys are taken R at a time: one message from each of
+#: those in turn until they are empty (R = 1 drains each key in order).
 #: Returns a flat list of (key index, delivery tag, raw message, flag) where
 #: flag is 1 for a redelivered message (``redelivered`` header; it gets a new
 #: tag, so a late ack of its previous delivery can't settle it), 0 otherwise,
@@ -147,51 +149,67 @@ FETCH = COMMON + r'''
 local hash, index, qhash, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local count, nacks, nkeys = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local invalid = ARGV[4]
-local base = 4
+local round = math.max(1, tonumber(ARGV[5]))
+local base = 5
 if nacks > 0 then remove_tags(hash, index, qhash, ARGV, base + 1, base + nacks) end
 base = base + nacks
 local out, got, now = {}, 0, nil
-for i = 1, nkeys do
-  if got >= count then break end
+
+-- pop one message from pair i into out; false when its list is empty
+local function take(i)
   local key, noack = ARGV[base + 2 * i - 1], ARGV[base + 2 * i]
-  while got < count do
-    local raw = redis.call('RPOP', key)
-    if not raw then break end
-    got = got + 1
-    if noack == '1' then
-      out[#out + 1] = i; out[#out + 1] = ''; out[#out + 1] = raw; out[#out + 1] = 0
-    else
-      local ok, msg = pcall(cjson.decode, raw)
-      local props = ok and type(msg) == 'table' and msg['properties']
-      if type(props) ~= 'table' then
-        redis.call('LPUSH', invalid .. key, raw)
-        redis.call('LTRIM', invalid .. key, 0, 9999)
-        out[#out + 1] = i; out[#out + 1] = ''; out[#out + 1] = raw; out[#out + 1] = -1
-      else
-        local info = props['delivery_info']
-        local ex, rk = '', ''
-        if type(info) == 'table' then
-          if type(info['exchange']) == 'string' then ex = info['exchange'] end
-          if type(info['routing_key']) == 'string' then rk = info['routing_key'] end
-        end
-        local tag = props['delivery_tag']
-        if type(tag) == 'number' then tag = tostring(tag) end
-        if type(tag) ~= 'string' or tag == '' then tag = 'r' .. redis.call('INCR', seq) end
-        local entry = '[' .. raw .. ', ' .. cjson.encode(ex) .. ', ' .. cjson.encode(rk) .. ']'
-        local red = 0
-        local hdrs = msg['headers']
-        if type(hdrs) == 'table' and hdrs['redelivered'] == true then red = 1 end
-        if red == 1 or redis.call('HSETNX', hash, tag, entry) == 0 then
-          tag = tag .. '.' .. redis.call('INCR', seq)
-          redis.call('HSET', hash, tag, entry)
-        end
-        if not now then now = server_time() end
-        redis.call('ZADD', index, now, tag)
-        redis.call('HSET', qhash, tag, key)
-        out[#out + 1] = i; out[#out + 1] = tag; out[#out + 1] = raw; out[#out + 1] = red
-      end
-    end
+  local raw = redis.call('RPOP', key)
+  if not raw then return false end
+  got = got + 1
+  if noack == '1' then
+    out[#out + 1] = i; out[#out + 1] = ''; out[#out + 1] = raw; out[#out + 1] = 0
+    return true
   end
+  local ok, msg = pcall(cjson.decode, raw)
+  local props = ok and type(msg) == 'table' and msg['properties']
+  if type(props) ~= 'table' then
+    redis.call('LPUSH', invalid .. key, raw)
+    redis.call('LTRIM', invalid .. key, 0, 9999)
+    out[#out + 1] = i; out[#out + 1] = ''; out[#out + 1] = raw; out[#out + 1] = -1
+    return true
+  end
+  local info = props['delivery_info']
+  local ex, rk = '', ''
+  if type(info) == 'table' then
+    if type(info['exchange']) == 'string' then ex = info['exchange'] end
+    if type(info['routing_key']) == 'string' then rk = info['routing_key'] end
+  end
+  local tag = props['delivery_tag']
+  if type(tag) == 'number' then tag = tostring(tag) end
+  if type(tag) ~= 'string' or tag == '' then tag = 'r' .. redis.call('INCR', seq) end
+  local entry = '[' .. raw .. ', ' .. cjson.encode(ex) .. ', ' .. cjson.encode(rk) .. ']'
+  local red = 0
+  local hdrs = msg['headers']
+  if type(hdrs) == 'table' and hdrs['redelivered'] == true then red = 1 end
+  if red == 1 or redis.call('HSETNX', hash, tag, entry) == 0 then
+    tag = tag .. '.' .. redis.call('INCR', seq)
+    redis.call('HSET', hash, tag, entry)
+  end
+  if not now then now = server_time() end
+  redis.call('ZADD', index, now, tag)
+  redis.call('HSET', qhash, tag, key)
+  out[#out + 1] = i; out[#out + 1] = tag; out[#out + 1] = raw; out[#out + 1] = red
+  return true
+end
+
+local first = 1
+while first <= nkeys and got < count do
+  local live = {}
+  for i = first, math.min(first + round - 1, nkeys) do live[#live + 1] = i end
+  while #live > 0 and got < count do
+    local still = {}
+    for _, i in ipairs(live) do
+      if got >= count then break end
+      if take(i) then still[#still + 1] = i end
+    end
+    live = still
+  end
+  first = first + round
 end
 return out
 '''

@@ -38,7 +38,6 @@ Install :pypi:`hiredis` next to :pypi:`redis` for faster reply parsing.
 """
 from __future__ import annotations
 
-import logging
 import numbers
 import socket
 import warnings
@@ -49,6 +48,7 @@ from typing import Any, Iterator
 from urllib.parse import parse_qsl, unquote
 
 from kombu.exceptions import InconsistencyError, OperationalError, VersionMismatch
+from kombu.log import get_logger
 from kombu.utils.json import dumps
 from kombu.utils.objects import cached_property
 from kombu.utils.scheduling import cycle_by_name
@@ -67,7 +67,7 @@ except ImportError:  # pragma: no cover
 __all__ = ('Transport', 'Channel', 'QoS', 'MultiChannelPoller',
            'SentinelTransport', 'SentinelChannel')
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 DEFAULT_PORT = 6379
 DEFAULT_DB = 0
@@ -819,6 +819,14 @@ class Transport(virtual.Transport):
             for channel in list(cycle._channels):
                 channel._maybe_poll_again()
 
+        def on_window_open() -> None:
+            # an ack made room in a prefetch window (acks often run from the
+            # loop's ready queue, after this tick decided there was no work)
+            if not scheduled[0] and cycle.has_work():
+                scheduled[0] = True
+                loop.call_soon(deliver_more)
+
+        cycle.on_window_open = on_window_open
         loop.on_tick.add(on_poll_start)
         loop.call_repeatedly(self._restore_interval(), cycle.maybe_restore_messages)
         loop.call_repeatedly(1.0, poll_again)

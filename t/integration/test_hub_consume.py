@@ -428,3 +428,41 @@ def test_memory_consumer_is_polled_by_the_hub(unique_name):
     finally:
         conn.release()
         hub.close()
+
+
+def test_redis_acks_deferred_on_the_hub_refill_the_window_at_once(redis_url, unique_name):
+    """Acks run from ``hub.call_soon`` (as Celery defers them) reopen the prefetch
+    window: the next messages are fetched on the next pass of the loop, not after
+    a poll timeout (that was ~1 s per window: 200 messages at prefetch 8 took ~25 s)."""
+    n, prefetch = 200, 8
+    queue = _entities(unique_name)
+    with Connection(redis_url) as producer_conn:
+        producer = producer_conn.Producer()
+        for i in range(n):
+            producer.publish({'id': i}, exchange=queue.exchange, routing_key=unique_name,
+                             declare=[queue])
+    hub = Hub()
+    got: list = []
+    conn = Connection(redis_url)
+    try:
+        conn.connect()
+
+        def on_message(message):
+            got.append(message.payload['id'])
+            hub.call_soon(message.ack)
+
+        consumer = Consumer(conn.default_channel, [queue], on_message=on_message,
+                            prefetch_count=prefetch, accept=['json'])
+        consumer.consume()
+        conn.transport.register_with_event_loop(conn.connection, hub)
+        start = time.monotonic()
+        while len(got) < n and time.monotonic() - start < 30:
+            hub.run_once()
+        elapsed = time.monotonic() - start
+        consumer.cancel()
+    finally:
+        hub.close()
+        conn.release()
+        _delete(redis_url, unique_name)
+    assert sorted(got) == list(range(n))
+    assert elapsed < 3.0, f'{n} messages took {elapsed:.1f}s: the window is refilled late'

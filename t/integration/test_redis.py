@@ -161,6 +161,32 @@ def test_priority_steps_consumed_lowest_step_first(make_conn):
     assert [body['p'] for body, _ in got] == [0, 2, 4, 7, 9]
 
 
+@pytest.mark.parametrize('strategy,expected', [
+    # spec: round_robin gives each queue an equal opportunity, message by message
+    ('round_robin', ['a0', 'b0', 'c0', 'a1', 'b1', 'c1', 'a2', 'a3']),
+    # priority/sorted drain in queue order
+    ('priority', ['a0', 'a1', 'a2', 'a3', 'b0', 'b1', 'c0', 'c1']),
+])
+def test_queue_order_strategy_within_one_batched_fetch(make_conn, strategy, expected):
+    conn = make_conn(queue_order_strategy=strategy)
+    exchange = Exchange('rr')
+    queues = [Queue(f'rr{name}', exchange, f'rr{name}') for name in 'abc']
+    channel = conn.channel()
+    producer = conn.Producer(channel)
+    for queue in queues:
+        queue(channel).declare()
+    for name, n in (('a', 4), ('b', 2), ('c', 2)):
+        for i in range(n):
+            producer.publish(f'{name}{i}', exchange=exchange, routing_key=f'rr{name}')
+    got = []
+    with conn.Consumer(queues, channel=channel, prefetch_count=100,
+                       callbacks=[lambda body, message: (got.append(body), message.ack())]):
+        deadline = time.monotonic() + 5
+        while len(got) < 8 and time.monotonic() < deadline:
+            conn.drain_events(timeout=1)
+    assert got == expected
+
+
 def test_virtual_host_selects_the_database(redis_url, prefix):
     base = redis_url.rsplit('/', 1)[0]
     conn = Connection(f'{base}/3', transport_options={'global_keyprefix': prefix})
@@ -320,8 +346,8 @@ def test_prefetch_batches_and_acks_share_round_trips(make_conn, prefix, raw):
     consumer_channel = conn.channel()
     fetch = consumer_channel._fetch
 
-    def spy(pairs, count, no_ack=None):
-        result = fetch(pairs, count, no_ack)
+    def spy(pairs, count, no_ack=None, round_size=1):
+        result = fetch(pairs, count, no_ack, round_size)
         calls.append((count, len(result)))
         return result
     consumer_channel._fetch = spy
