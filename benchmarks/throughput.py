@@ -5,8 +5,9 @@
 
 Publishes N messages (~BYTES of JSON each), consumes them with acks and
 the given prefetch, then measures SimpleQueue put->get round trips (p50/p99).
-For ``pyamqp://``/``amqp://`` it also measures bare py-amqp, for ``redis://``
-bare redis-py, so the library overhead is visible.  ``--compare-ref`` runs
+For ``pyamqp://``/``amqp://`` it also measures bare py-amqp (its rounds
+alternate with kombu's, so both see the same load), for ``redis://`` bare
+redis-py, so the library overhead is visible.  ``--compare-ref`` runs
 the same workload with the reference Kombu (``/tmp/refkombu/bin/python``).
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import time
 import uuid
+from typing import Callable
 from urllib.parse import urlsplit
 
 REF_PYTHON = '/tmp/refkombu/bin/python'
@@ -33,10 +35,22 @@ def rate(n: int, seconds: float) -> str:
     return f'{n / seconds:>12,.0f} msg/s  ({n} in {seconds:.3f}s)'
 
 
+def median(values: list) -> float:
+    values = sorted(values)
+    return values[len(values) // 2]
+
+
+def settle(message_count: Callable[[], int], n: int, limit: float = 10.0) -> None:
+    """Wait (up to ``limit`` s) until the broker has queued all ``n`` published
+    messages, so a consume round doesn't compete with the previous publishing."""
+    deadline = time.monotonic() + limit
+    while message_count() < n and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def summary(rates: list) -> str:
     """Median and best of several rounds (the machine may be shared and noisy)."""
-    rates = sorted(rates)
-    return (f'{rates[len(rates) // 2]:>12,.0f} msg/s median, {rates[-1]:,.0f} best '
+    return (f'{median(rates):>12,.0f} msg/s median, {max(rates):,.0f} best '
             f'of {len(rates)} rounds')
 
 
@@ -48,70 +62,124 @@ def percentile(values: list, p: float) -> float:
     return values[k]
 
 
-def bench_kombu(url: str, n: int, size: int, prefetch: int, hub: bool,
-                repeat: int = 3) -> None:
-    from kombu import Connection, Exchange, Queue
+class KombuBench:
+    """One round at a time of kombu publishing / consuming ``n`` messages."""
 
-    name = f'bench.{uuid.uuid4().hex[:8]}'
-    body = make_body(size)
-    with Connection(url) as conn:
-        queue = Queue(name, Exchange(name), routing_key=name, auto_delete=False)
-        channel = conn.channel()
-        queue(channel).declare()
-        producer = conn.Producer(channel)
-        publish = producer.publish
-        exchange = queue.exchange
+    def __init__(self, url: str, n: int, size: int, prefetch: int) -> None:
+        from kombu import Connection, Exchange, Queue
 
-        received = [0]
+        self.n, self.prefetch = n, prefetch
+        self.name = name = f'bench.{uuid.uuid4().hex[:8]}'
+        self.body = make_body(size)
+        self.conn = Connection(url)
+        self.conn.connect()
+        self.queue = Queue(name, Exchange(name), routing_key=name, auto_delete=False)
+        self.channel = self.conn.channel()
+        self.queue(self.channel).declare()
+        self.publish = self.conn.Producer(self.channel).publish
+        self.received = 0
+        self.cpu: dict = {'publish': [], 'consume': []}   # client CPU s/message
 
-        def on_message(body, message):
-            message.ack()
-            received[0] += 1
+    def publish_round(self) -> float:
+        publish, body, exchange, name = self.publish, self.body, self.queue.exchange, self.name
+        t0, c0 = time.perf_counter(), time.process_time()
+        for _ in range(self.n):
+            publish(body, exchange=exchange, routing_key=name)
+        self.cpu['publish'].append((time.process_time() - c0) / self.n)
+        return self.n / (time.perf_counter() - t0)
 
-        drain = conn.drain_events
-        pub_rates, con_rates = [], []
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            for _ in range(n):
-                publish(body, exchange=exchange, routing_key=name)
-            pub_rates.append(n / (time.perf_counter() - t0))
+    def _on_message(self, body: object, message: object) -> None:
+        message.ack()
+        self.received += 1
 
-            received[0] = 0
-            consumer = conn.Consumer([queue], channel=channel, callbacks=[on_message],
-                                     prefetch_count=prefetch)
-            t0 = time.perf_counter()
-            with consumer:
-                while received[0] < n:
-                    try:
-                        drain(timeout=5)
-                    except socket.timeout:
-                        break
-            con_rates.append(received[0] / (time.perf_counter() - t0))
-            if received[0] != n:
-                print(f'  !! only received {received[0]} of {n}')
-        print(f'kombu publish            {summary(pub_rates)}')
-        print(f'kombu consume+ack (p={prefetch}) {summary(con_rates)}')
+    def _message_count(self) -> int:
+        return self.queue(self.channel).queue_declare(passive=True).message_count
 
-        if hub:
-            bench_hub(conn, queue, channel, publish, body, n, prefetch)
+    def consume_round(self) -> float:
+        n, drain = self.n, self.conn.drain_events
+        settle(self._message_count, n)
+        self.received = 0
+        consumer = self.conn.Consumer([self.queue], channel=self.channel,
+                                      callbacks=[self._on_message],
+                                      prefetch_count=self.prefetch)
+        t0, c0 = time.perf_counter(), time.process_time()
+        with consumer:
+            while self.received < n:
+                try:
+                    drain(timeout=5)
+                except socket.timeout:
+                    break
+        elapsed = time.perf_counter() - t0
+        self.cpu['consume'].append((time.process_time() - c0) / max(self.received, 1))
+        if self.received != n:
+            print(f'  !! only received {self.received} of {n}')
+        return self.received / elapsed
 
-        rounds = min(n, 2000)
-        simple = conn.SimpleQueue(f'{name}.simple')
-        latencies = []
-        for _ in range(rounds):
-            t0 = time.perf_counter()
-            simple.put(body)
-            msg = simple.get(timeout=5)
-            msg.ack()
-            latencies.append(time.perf_counter() - t0)
-        print(f'SimpleQueue round trip   p50 {percentile(latencies, 50) * 1e6:8.1f} us   '
-              f'p99 {percentile(latencies, 99) * 1e6:8.1f} us  ({rounds} rounds)')
-        simple.close()
+    def close(self) -> None:
         try:
-            simple.queue.delete()
-            queue(channel).delete()
+            self.queue(self.channel).delete()
         except Exception:
             pass
+        self.conn.release()
+
+
+def bench_kombu(url: str, n: int, size: int, prefetch: int, hub: bool,
+                repeat: int = 3, bare: object = None) -> None:
+    """Rounds of kombu publish + consume; with ``bare`` (a :class:`PyAMQPBench`)
+    each kombu round alternates with the same round of bare py-amqp (bare
+    first in odd rounds), so both see the same machine and broker load.
+    Each consume round starts once the broker has queued the whole batch."""
+    bench = KombuBench(url, n, size, prefetch)
+    conn, queue, channel, publish, body = (bench.conn, bench.queue, bench.channel,
+                                           bench.publish, bench.body)
+    pub_rates, con_rates, bare_pub, bare_con = [], [], [], []
+    for i in range(repeat):
+        # odd rounds run bare py-amqp first: neither side always follows the other
+        bare_first = bare is not None and i % 2 == 1
+        if bare_first:
+            bare_pub.append(bare.publish_round())
+        pub_rates.append(bench.publish_round())
+        if bare is not None and not bare_first:
+            bare_pub.append(bare.publish_round())
+        if bare_first:
+            bare_con.append(bare.consume_round())
+        con_rates.append(bench.consume_round())
+        if bare is not None and not bare_first:
+            bare_con.append(bare.consume_round())
+    print(f'kombu publish            {summary(pub_rates)}')
+    print(f'kombu consume+ack (p={prefetch}) {summary(con_rates)}')
+
+    if hub:
+        bench_hub(conn, queue, channel, publish, body, n, prefetch)
+
+    rounds = min(n, 2000)
+    simple = conn.SimpleQueue(f'{bench.name}.simple')
+    latencies = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        simple.put(body)
+        msg = simple.get(timeout=5)
+        msg.ack()
+        latencies.append(time.perf_counter() - t0)
+    print(f'SimpleQueue round trip   p50 {percentile(latencies, 50) * 1e6:8.1f} us   '
+          f'p99 {percentile(latencies, 99) * 1e6:8.1f} us  ({rounds} rounds)')
+    simple.close()
+    try:
+        simple.queue.delete()
+    except Exception:
+        pass
+    bench.close()
+    if bare is not None:
+        print(f'py-amqp publish          {summary(bare_pub)}')
+        print(f'py-amqp consume+ack      {summary(bare_con)}')
+        print(f'kombu / py-amqp (medians of alternated rounds): '
+              f'publish {median(pub_rates) / median(bare_pub):.3f}, '
+              f'consume+ack {median(con_rates) / median(bare_con):.3f}')
+        # client CPU per message: the library's own cost, less sensitive to load
+        for what in ('publish', 'consume'):
+            ours, theirs = median(bench.cpu[what]) * 1e6, median(bare.cpu[what]) * 1e6
+            print(f'client CPU per message, {what:<8} kombu {ours:6.1f} us  '
+                  f'py-amqp {theirs:6.1f} us  (py-amqp / kombu {theirs / ours:.3f})')
 
 
 def bench_hub(conn, queue, channel, publish, body, n, prefetch) -> None:
@@ -148,56 +216,83 @@ def bench_hub(conn, queue, channel, publish, body, n, prefetch) -> None:
     print(f'kombu consume via Hub     {rate(received[0], elapsed)}')
 
 
-def bench_pyamqp(url: str, n: int, size: int, prefetch: int, repeat: int = 3) -> None:
+class PyAMQPBench:
     """Bare py-amqp doing the same work as kombu: serialize each body to JSON,
     publish it persistent to a named direct exchange, consume with acks."""
-    import json
 
-    import amqp
-    parts = urlsplit(url)
-    vhost = parts.path[1:] if parts.path not in ('', '/') else '/'
-    conn = amqp.Connection(host=f'{parts.hostname or "localhost"}:{parts.port or 5672}',
-                           userid=parts.username or 'guest',
-                           password=parts.password or 'guest', virtual_host=vhost or '/')
-    conn.connect()
-    ch = conn.channel()
-    name = f'bench.raw.{uuid.uuid4().hex[:8]}'
-    ch.exchange_declare(name, 'direct', durable=True, auto_delete=False)
-    ch.queue_declare(name, durable=True, auto_delete=False)
-    ch.queue_bind(name, name, name)
-    body = make_body(size)
-    dumps = json.dumps
-    received = [0]
+    def __init__(self, url: str, n: int, size: int, prefetch: int) -> None:
+        import json
 
-    def on_message(message):
-        json.loads(message.body)
-        ch.basic_ack(message.delivery_tag)
-        received[0] += 1
+        import amqp
+        self.amqp, self.dumps, self.loads = amqp, json.dumps, json.loads
+        parts = urlsplit(url)
+        vhost = parts.path[1:] if parts.path not in ('', '/') else '/'
+        self.conn = amqp.Connection(
+            host=f'{parts.hostname or "localhost"}:{parts.port or 5672}',
+            userid=parts.username or 'guest', password=parts.password or 'guest',
+            virtual_host=vhost or '/')
+        self.conn.connect()
+        self.ch = ch = self.conn.channel()
+        self.name = name = f'bench.raw.{uuid.uuid4().hex[:8]}'
+        ch.exchange_declare(name, 'direct', durable=True, auto_delete=False)
+        ch.queue_declare(name, durable=True, auto_delete=False)
+        ch.queue_bind(name, name, name)
+        ch.basic_qos(0, prefetch, False)
+        self.n, self.body = n, make_body(size)
+        self.received = 0
+        self.cpu: dict = {'publish': [], 'consume': []}   # client CPU s/message
 
-    ch.basic_qos(0, prefetch, False)
-    pub_rates, con_rates = [], []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            ch.basic_publish(amqp.Message(dumps(body), content_type='application/json',
-                                          content_encoding='utf-8', delivery_mode=2),
-                             exchange=name, routing_key=name)
-        pub_rates.append(n / (time.perf_counter() - t0))
-        received[0] = 0
-        tag = ch.basic_consume(name, callback=on_message)
-        t0 = time.perf_counter()
-        while received[0] < n:
+    def publish_round(self) -> float:
+        Message, dumps, body, name = self.amqp.Message, self.dumps, self.body, self.name
+        publish = self.ch.basic_publish
+        t0, c0 = time.perf_counter(), time.process_time()
+        for _ in range(self.n):
+            publish(Message(dumps(body), content_type='application/json',
+                            content_encoding='utf-8', delivery_mode=2),
+                    exchange=name, routing_key=name)
+        self.cpu['publish'].append((time.process_time() - c0) / self.n)
+        return self.n / (time.perf_counter() - t0)
+
+    def _on_message(self, message: object) -> None:
+        self.loads(message.body)
+        self.ch.basic_ack(message.delivery_tag)
+        self.received += 1
+
+    def _message_count(self) -> int:
+        return self.ch.queue_declare(self.name, passive=True).message_count
+
+    def consume_round(self) -> float:
+        n, drain = self.n, self.conn.drain_events
+        settle(self._message_count, n)
+        self.received = 0
+        tag = self.ch.basic_consume(self.name, callback=self._on_message)
+        t0, c0 = time.perf_counter(), time.process_time()
+        while self.received < n:
             try:
-                conn.drain_events(timeout=5)
+                drain(timeout=5)
             except socket.timeout:
                 break
-        con_rates.append(received[0] / (time.perf_counter() - t0))
-        ch.basic_cancel(tag)
+        elapsed = time.perf_counter() - t0
+        self.cpu['consume'].append((time.process_time() - c0) / max(self.received, 1))
+        self.ch.basic_cancel(tag)
+        return self.received / elapsed
+
+    def close(self) -> None:
+        self.ch.queue_delete(self.name)
+        self.ch.exchange_delete(self.name)
+        self.conn.close()
+
+
+def bench_pyamqp(url: str, n: int, size: int, prefetch: int, repeat: int = 3) -> None:
+    """Bare py-amqp rounds on their own (see :class:`PyAMQPBench`)."""
+    bench = PyAMQPBench(url, n, size, prefetch)
+    pub_rates, con_rates = [], []
+    for _ in range(repeat):
+        pub_rates.append(bench.publish_round())
+        con_rates.append(bench.consume_round())
     print(f'py-amqp publish          {summary(pub_rates)}')
     print(f'py-amqp consume+ack      {summary(con_rates)}')
-    ch.queue_delete(name)
-    ch.exchange_delete(name)
-    conn.close()
+    bench.close()
 
 
 def bench_redis(url: str, n: int, size: int) -> None:
@@ -247,10 +342,17 @@ def main(argv: list | None = None) -> int:
     scheme = args.url.partition('://')[0]
     print(f'== {args.url}  n={args.n} size={args.size} prefetch={args.prefetch} '
           f'(python {sys.version.split()[0]}, {sys.executable})')
-    bench_kombu(args.url, args.n, args.size, args.prefetch, args.hub, args.repeat)
+    bare = None
     if scheme in ('pyamqp', 'amqp'):
-        bench_pyamqp(args.url, args.n, args.size, args.prefetch, args.repeat)
-    elif scheme in ('redis',):
+        # alternated with kombu's rounds: the machine/broker load is shared fairly
+        bare = PyAMQPBench(args.url, args.n, args.size, args.prefetch)
+    try:
+        bench_kombu(args.url, args.n, args.size, args.prefetch, args.hub, args.repeat,
+                    bare=bare)
+    finally:
+        if bare is not None:
+            bare.close()
+    if scheme in ('redis',):
         bench_redis(args.url, args.n, args.size)
 
     if args.compare_ref:

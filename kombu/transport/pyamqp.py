@@ -37,21 +37,88 @@ DEFAULT_SSL_PORT = 5671
 #: replies) that have already arrived before yielding back to the loop.
 _MAX_READS_PER_EVENT = 64
 
+#: The properties :meth:`Channel.prepare_message` sets for a plain publish.
+_PLAIN_PROPERTIES = frozenset({'content_type', 'content_encoding', 'application_headers',
+                               'delivery_mode', 'priority'})
+#: Encoded property blocks of plain messages, by the values that decide them.
+_encoded_properties: dict = {}
+_MAX_ENCODED_PROPERTIES = 256
+
+
+class _CachingMessage(amqp.Message):
+    """A message to publish (what :meth:`Channel.prepare_message` returns).
+
+    A producer sends the same few property combinations over and over, so the
+    encoded property block of a *plain* message (only the properties above,
+    no application headers) is computed once by py-amqp and then reused; any
+    other message is encoded as usual.
+    """
+
+    __slots__ = ()
+
+    def _serialize_properties(self, _serialize: Any = getattr(
+                                  amqp.Message, '_serialize_properties', None),
+                              _plain: frozenset = _PLAIN_PROPERTIES,
+                              _cache: dict = _encoded_properties) -> bytes:
+        props = self.properties
+        headers = props.get('application_headers')
+        if headers or not props.keys() <= _plain or (
+                headers is not None and headers.__class__ is not dict):
+            return _serialize(self)
+        mode = props.get('delivery_mode')
+        priority = props.get('priority')
+        # (the value classes keep e.g. 2 and 2.0 apart: py-amqp rejects a float)
+        key = (props.get('content_type'), props.get('content_encoding'), headers is None,
+               mode, mode.__class__, priority, priority.__class__)
+        try:
+            encoded = _cache.get(key)
+        except TypeError:                   # an unhashable value: not cacheable
+            return _serialize(self)
+        if encoded is None:
+            encoded = _serialize(self)
+            if len(_cache) >= _MAX_ENCODED_PROPERTIES:
+                _cache.clear()
+            _cache[key] = encoded
+        return encoded
+
+
+#: py-amqp encodes properties through this (private) method; should a later
+#: release drop it, messages are simply encoded as py-amqp does by default.
+_OutgoingMessage = (_CachingMessage if callable(
+    getattr(amqp.Message, '_serialize_properties', None)) else amqp.Message)
+
+
 class Message(_BaseMessage):
     """AMQP Message (documented attributes inherited from kombu.message.Message)."""
 
     def __init__(self, msg: amqp.Message, channel: Any = None, **kwargs: Any) -> None:
         props = msg.properties
-        super().__init__(
-            body=msg.body,
-            channel=channel,
-            delivery_tag=msg.delivery_tag,
-            content_type=props.get('content_type'),
-            content_encoding=props.get('content_encoding'),
-            delivery_info=msg.delivery_info,
-            properties=props,
-            headers=props.get('application_headers') or {},
-            **kwargs)
+        delivery_info = msg.delivery_info
+        headers = props.get('application_headers') or {}
+        if kwargs or delivery_info is None or 'compression' in headers \
+                or self.errors is not None:
+            super().__init__(
+                body=msg.body,
+                channel=channel,
+                delivery_tag=msg.delivery_tag,
+                content_type=props.get('content_type'),
+                content_encoding=props.get('content_encoding'),
+                delivery_info=delivery_info,
+                properties=props,
+                headers=headers,
+                **kwargs)
+            return
+        # hot path (every delivery): what the base class would set, without
+        # re-packing keyword arguments or looking anything up twice
+        self.errors = []
+        self.channel = channel
+        self.delivery_tag = delivery_info.get('delivery_tag')
+        self.content_type = props.get('content_type')
+        self.content_encoding = props.get('content_encoding')
+        self.delivery_info = delivery_info
+        self.properties = props
+        self.headers = headers
+        self.body = msg.body
 
 
 class Channel(amqp.Channel, base.StdChannel):
@@ -63,7 +130,7 @@ class Channel(amqp.Channel, base.StdChannel):
                         content_type: str | None = None,
                         content_encoding: str | None = None,
                         headers: dict | None = None, properties: dict | None = None,
-                        _Message: type = amqp.Message) -> amqp.Message:
+                        _Message: type = _OutgoingMessage) -> amqp.Message:
         """Prepare message so that it can be sent using this transport.
 
         ``properties`` holds the other AMQP basic properties

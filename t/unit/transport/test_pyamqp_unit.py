@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import ssl
+import struct
 import sys
 import types
 from types import SimpleNamespace
@@ -96,6 +97,67 @@ class TestPrepareMessage:
         assert second.properties['delivery_mode'] == 2
 
 
+class TestEncodedPropertiesCache:
+    """Plain messages reuse their encoded property block: it must be exactly
+    what py-amqp itself encodes, for every combination, every time."""
+
+    @pytest.mark.parametrize('content_type', [None, 'application/json', b'text/plain', ''])
+    @pytest.mark.parametrize('headers', ['absent', None, {}, {'h': 1}, []])
+    @pytest.mark.parametrize('delivery_mode', ['absent', None, 1, 2, True])
+    @pytest.mark.parametrize('priority', ['absent', 0, 9, False])
+    def test_same_bytes_as_py_amqp(self, content_type, headers, delivery_mode, priority):
+        props = {'content_encoding': 'utf-8'}
+        if content_type is not None:
+            props['content_type'] = content_type
+        for key, value in (('application_headers', headers),
+                           ('delivery_mode', delivery_mode), ('priority', priority)):
+            if value != 'absent':
+                props[key] = value
+        expected = AMQPMessage(b'x', **props)._serialize_properties()
+        for _ in range(2):      # the second time from the cache
+            assert pyamqp._OutgoingMessage(b'x', **props)._serialize_properties() == expected
+
+    def test_prepare_message_output_matches_py_amqp(self, channel):
+        for _ in range(2):
+            msg = channel.prepare_message(b'{}', 0, 'application/json', 'utf-8', {},
+                                          {'delivery_mode': 2})
+            plain = AMQPMessage(b'{}', **msg.properties)
+            assert msg._serialize_properties() == plain._serialize_properties()
+
+    def test_other_properties_and_headers_are_not_served_from_the_cache(self, channel):
+        plain = channel.prepare_message(b'x', 0, 'application/json', 'utf-8', {},
+                                        {'delivery_mode': 2})
+        plain._serialize_properties()
+        for extra_headers, extra in (({'k': 'v'}, {}), ({}, {'correlation_id': 'c'})):
+            msg = channel.prepare_message(b'x', 0, 'application/json', 'utf-8',
+                                          extra_headers, dict(extra, delivery_mode=2))
+            assert _roundtrip_properties(msg) == msg.properties
+
+    def test_values_py_amqp_rejects_are_still_rejected(self):
+        pyamqp._OutgoingMessage(b'x', delivery_mode=2)._serialize_properties()
+        with pytest.raises(struct.error):
+            AMQPMessage(b'x', delivery_mode=2.0)._serialize_properties()
+        with pytest.raises(struct.error):
+            pyamqp._OutgoingMessage(b'x', delivery_mode=2.0)._serialize_properties()
+
+    def test_unhashable_values_fall_back_to_py_amqp(self):
+        props = {'content_type': ['not', 'a', 'str']}
+        with pytest.raises(TypeError):
+            AMQPMessage(b'x', **props)._serialize_properties()
+        with pytest.raises(TypeError):
+            pyamqp._OutgoingMessage(b'x', **props)._serialize_properties()
+
+    def test_the_cache_is_bounded(self, monkeypatch):
+        monkeypatch.setattr(pyamqp, '_MAX_ENCODED_PROPERTIES', 4)
+        cache = pyamqp._encoded_properties
+        cache.clear()
+        for priority in range(20):
+            pyamqp._OutgoingMessage(b'x', priority=priority)._serialize_properties()
+            assert 1 <= len(cache) <= 4
+        assert pyamqp._OutgoingMessage(b'x', priority=7)._serialize_properties() == \
+            AMQPMessage(b'x', priority=7)._serialize_properties()
+
+
 class TestPrepareQueueArguments:
 
     def test_converts_durations_to_milliseconds(self, channel):
@@ -153,6 +215,36 @@ class TestMessage:
         message = channel.message_to_python(
             self._raw(content_type='application/json', content_encoding='utf-8'))
         assert message.payload == {'a': 1}
+
+    def test_compressed_body_is_decompressed(self, channel):
+        from kombu.compression import compress
+        body, ctype = compress(b'{"a": 1}', 'zlib')
+        raw = self._raw(content_type='application/json', content_encoding='utf-8',
+                        application_headers={'compression': ctype})
+        raw.body = body
+        message = channel.message_to_python(raw)
+        assert message.body == b'{"a": 1}'
+        assert message.payload == {'a': 1}
+        assert message.errors == []
+
+    def test_undecompressable_body_is_a_stored_error(self, channel):
+        raw = self._raw(application_headers={'compression': 'application/x-gzip'})
+        message = channel.message_to_python(raw)
+        assert len(message.errors) == 1
+
+    def test_each_message_has_its_own_errors_list(self, channel):
+        first = channel.message_to_python(self._raw())
+        second = channel.message_to_python(self._raw())
+        assert first.errors == [] and second.errors == []
+        assert first.errors is not second.errors
+
+    def test_extra_keyword_arguments_still_work(self, channel):
+        raw = self._raw(content_type='application/json')
+        message = pyamqp.Message(raw, channel=channel, accept={'application/json'})
+        assert message.accept == {'application/json'}
+        assert message.payload == {'a': 1}
+        raw.body = '{"a": 2}'
+        assert pyamqp.Message(raw, channel=channel, postencode='utf-8').body == b'{"a": 2}'
 
     def test_channel_message_class_is_the_transport_message(self):
         assert pyamqp.Channel.Message is pyamqp.Message
