@@ -787,6 +787,16 @@ class ConnectionPool(Resource):
     def release_resource(self, resource: Connection) -> None:
         resource._debug('released')
 
+    @contextmanager
+    def acquire_channel(self, block: bool = False) -> Iterator[tuple[Connection, Any]]:
+        """Acquire a connection; yield ``(connection, connection.default_channel)``.
+
+        The connection goes back to the pool when the block ends (Celery's
+        result backends use this).
+        """
+        with self.acquire(block=block) as connection:
+            yield connection, connection.default_channel
+
     def close_resource(self, resource: Connection) -> None:
         resource._close()
 

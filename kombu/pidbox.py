@@ -11,7 +11,6 @@ Reply body: ``{hostname: result}``, or ``{hostname: {'error': repr(exc)}}``.
 """
 from __future__ import annotations
 
-import logging
 import re
 import socket
 import threading
@@ -25,12 +24,14 @@ from typing import Any, Callable, Iterator
 from kombu.common import maybe_declare, oid_from
 from kombu.entity import Exchange, Queue
 from kombu.exceptions import InconsistencyError
+from kombu.log import get_logger
 from kombu.messaging import Consumer, Producer
+from kombu.utils.functional import maybe_evaluate
 from kombu.utils.uuid import uuid
 
 __all__ = ('Node', 'Mailbox')
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 REPLY_QUEUE_EXPIRES = 10
 
@@ -353,7 +354,9 @@ class Mailbox:
         if producer is not None:
             yield producer
         elif self.producer_pool is not None:
-            with self.producer_pool.acquire(block=True) as producer:
+            # Celery passes a lazy() pool: evaluate it once, on first use.
+            pool = self.producer_pool = maybe_evaluate(self.producer_pool)
+            with pool.acquire(block=True) as producer:
                 yield producer
         else:
             yield Producer(channel, auto_declare=False)

@@ -502,7 +502,12 @@ class Hub:
         self._ready.append(_noop)
 
     def close(self, *args: Any) -> None:
-        """Remove every fd, close the poller and apply the :attr:`on_close` callbacks."""
+        """Remove every fd, close the poller and apply the :attr:`on_close` callbacks.
+
+        Callbacks still waiting from :meth:`call_soon` are then applied, not
+        dropped (Celery defers message acks this way: a dropped ack would
+        have the message delivered again).  Their errors are logged.
+        """
         for fd in list(self.readers) + list(self.writers):
             self.remove(fd)
         self.consolidate.clear()
@@ -512,6 +517,11 @@ class Hub:
         for callback in list(self.on_close):
             try:
                 callback(self)
+            except Exception as exc:
+                self.on_callback_error(callback, exc)
+        for callback in self._pop_ready():
+            try:
+                callback()
             except Exception as exc:
                 self.on_callback_error(callback, exc)
 

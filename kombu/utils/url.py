@@ -102,6 +102,11 @@ def _ssl_options(query: dict) -> dict:
     return query
 
 
+#: Private alias kept for clients of Kombu 4.6.7 (Celery's result backends
+#: import ``kombu.utils.url._parse_url``).
+_parse_url = url_to_parts
+
+
 def parse_url(url: str) -> dict[str, Any]:
     """Parse URL into mapping of components.
 

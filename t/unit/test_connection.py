@@ -314,6 +314,18 @@ class TestEnsure:
 
 
 class TestPools:
+    def test_connection_pool_acquire_channel(self):
+        # Celery's rpc/amqp result backends use ``pool.acquire_channel(block=True)``.
+        pool = Connection('memory://').Pool(1)
+        with pool.acquire_channel(block=True) as (conn, channel):
+            assert isinstance(conn, Connection)
+            assert channel is conn.default_channel
+            with pytest.raises(ConnectionLimitExceeded):
+                pool.acquire()
+        with pool.acquire_channel() as (again, _):
+            assert again is conn          # it went back to the pool
+        pool.force_close_all()
+
     def test_connection_pool_limit(self):
         conn = Connection('memory://')
         pool = conn.Pool(2)

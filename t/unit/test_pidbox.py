@@ -327,6 +327,22 @@ def test_node_in_another_process_answers_calls(folder, namespace):
         conn.release()
 
 
+def test_mailbox_accepts_a_lazy_producer_pool(serve, kind, folder, namespace):
+    # Celery passes ``producer_pool=lazy(lambda: app.amqp.producer_pool)``.
+    from kombu import pools
+    from kombu.utils.functional import lazy
+    serve('n1')
+    conn = make_conn(kind, folder)
+    pool = pools.producers[conn]
+    mailbox = pidbox.Mailbox(namespace, producer_pool=lazy(lambda: pool))(conn)
+    try:
+        assert mailbox.call(['n1'], 'ping', {'value': 'lazy'}, timeout=5) == [
+            {'n1': {'pong': 'lazy'}}]
+        assert mailbox.producer_pool is pool
+    finally:
+        conn.release()
+
+
 def test_mailbox_can_publish_through_a_producer_pool(serve, kind, folder, namespace):
     from kombu import pools
     serve('n1')

@@ -506,6 +506,28 @@ def test_close_reports_failing_on_close_callbacks(pair):
     assert len(errors) == 1
 
 
+@pytest.mark.parametrize('method', ['close', 'reset'])
+def test_close_applies_pending_call_soon_callbacks(pair, method):
+    # Celery queues message acks with call_soon: dropping them on shutdown
+    # would have the broker deliver the messages again.
+    a, _ = pair
+    h = Hub()
+    events, errors = [], []
+    h.on_callback_error = lambda cb, exc: errors.append(exc)
+    h.add_reader(a, print)
+    h.on_close.add(lambda hub: events.append('on_close'))
+    h.call_soon(lambda: events.append(('ready', len(h.readers))))
+    h.call_soon(lambda: 1 / 0)
+    h.call_soon(promise(events.append, ('promise',)))
+    h.call_soon(lambda: h.call_soon(events.append, 'queued while closing'))
+    getattr(h, method)()
+    assert events == ['on_close', ('ready', 0), 'promise']
+    assert [type(exc) for exc in errors] == [ZeroDivisionError]
+    assert len(h._ready) == 1      # queued while closing: left for the next loop
+    h.close()
+    assert events[-1] == 'queued while closing'
+
+
 def _idle_cpu_fraction(hub, secs):
     result = {}
 

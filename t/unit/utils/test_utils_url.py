@@ -194,3 +194,11 @@ def test_url_to_parts_never_raises_other_than_value_error(url):
         url_to_parts(url)
     except ValueError:
         pass
+
+
+def test_private_parse_url_alias_returns_urlparts():
+    # Celery 4.4 result backends do ``from kombu.utils.url import _parse_url``.
+    from kombu.utils.url import _parse_url
+
+    assert _parse_url('redis://u:p@h:1/2?x=1') == urlparts(
+        'redis', 'h', 1, 'u', 'p', '2', {'x': '1'})
