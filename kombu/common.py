@@ -133,14 +133,18 @@ def eventloop(conn: Any, limit: int | None = None, timeout: float | None = None,
     """Best practice generator wrapper around ``Connection.drain_events``.
 
     Yields once per ``drain_events`` call, forever (``limit`` None or 0) or
-    ``limit`` times.  ``socket.timeout`` propagates unless ``ignore_timeouts``.
+    ``limit`` times.  ``socket.timeout`` propagates unless ``ignore_timeouts``,
+    in which case a timed-out drain yields ``None`` (the spec: ``next(it)`` is
+    "one event consumed, or timed out"), so the caller regains control.
     """
     for _ in range(limit) if limit else count():
         try:
-            yield conn.drain_events(timeout=timeout)
+            event = conn.drain_events(timeout=timeout)
         except socket.timeout:
             if timeout and not ignore_timeouts:
                 raise
+            event = None
+        yield event
 
 
 def drain_consumer(consumer: Any, limit: int = 1, timeout: float | None = None,

@@ -5,7 +5,7 @@ import numbers
 from typing import Any, Callable
 
 from .abstract import MaybeChannelBound, Object
-from .exceptions import ContentDisallowed
+from .exceptions import ContentDisallowed, NotBoundError
 
 __all__ = ('Exchange', 'Queue', 'binding', 'maybe_delivery_mode',
            'TRANSIENT_DELIVERY_MODE', 'PERSISTENT_DELIVERY_MODE', 'DELIVERY_MODES')
@@ -76,6 +76,13 @@ class _Entity(MaybeChannelBound):
             return f'<{item} bound to chan:{_channel_id(self._channel)}>'
         return f'<unbound {item}>'
 
+    def _bound_channel(self, method: str) -> Any:
+        """The bound channel; :exc:`NotBoundError` naming ``method`` if unbound."""
+        if self._channel is None:
+            raise NotBoundError(
+                f"Can't call {method} on {type(self).__name__} not bound to a channel.")
+        return self.channel
+
 
 class Exchange(_Entity):
     """An Exchange declaration.
@@ -137,7 +144,7 @@ class Exchange(_Entity):
         """Declare the exchange (or, with ``passive``, assert that it exists)."""
         if self._can_declare():
             passive = self.passive if passive is None else passive
-            return (channel or self.channel).exchange_declare(
+            return (channel or self._bound_channel('declare')).exchange_declare(
                 exchange=self.name, type=self.type, durable=self.durable,
                 auto_delete=self.auto_delete, arguments=self.arguments,
                 nowait=nowait, passive=passive)
@@ -147,7 +154,7 @@ class Exchange(_Entity):
         """Bind the exchange to another exchange."""
         if isinstance(exchange, Exchange):
             exchange = exchange.name
-        return (channel or self.channel).exchange_bind(
+        return (channel or self._bound_channel('bind_to')).exchange_bind(
             destination=self.name, source=exchange, routing_key=routing_key,
             nowait=nowait, arguments=arguments)
 
@@ -156,14 +163,14 @@ class Exchange(_Entity):
         """Delete previously created exchange binding from the server."""
         if isinstance(source, Exchange):
             source = source.name
-        return (channel or self.channel).exchange_unbind(
+        return (channel or self._bound_channel('unbind_from')).exchange_unbind(
             destination=self.name, source=source, routing_key=routing_key,
             nowait=nowait, arguments=arguments)
 
     def Message(self, body: Any, delivery_mode: Any = None, properties: dict | None = None,
                 **kwargs: Any) -> Any:
         """Create message instance to be sent with :meth:`publish`."""
-        channel = self.channel  # NotBoundError before touching the body
+        channel = self._bound_channel('Message')  # NotBoundError before touching the body
         properties = {} if properties is None else properties
         properties['delivery_mode'] = maybe_delivery_mode(delivery_mode or self.delivery_mode)
         if isinstance(body, str):
@@ -175,17 +182,18 @@ class Exchange(_Entity):
     def publish(self, message: Any, routing_key: str | None = None, mandatory: bool = False,
                 immediate: bool = False, exchange: str | None = None) -> Any:
         """Publish a message (a :meth:`Message`, str or bytes)."""
+        channel = self._bound_channel('publish')
         if isinstance(message, (str, bytes)):
             message = self.Message(message)
         exchange = exchange or self.name
-        return self.channel.basic_publish(
+        return channel.basic_publish(
             message, exchange=exchange, routing_key=routing_key,
             mandatory=mandatory, immediate=immediate)
 
     def delete(self, if_unused: bool = False, nowait: bool = False) -> Any:
         """Delete the exchange declaration on server."""
-        return self.channel.exchange_delete(exchange=self.name, if_unused=if_unused,
-                                            nowait=nowait)
+        return self._bound_channel('delete').exchange_delete(
+            exchange=self.name, if_unused=if_unused, nowait=nowait)
 
     def binding(self, routing_key: str = '', arguments: dict | None = None,
                 unbind_arguments: dict | None = None) -> binding:
@@ -376,6 +384,8 @@ class Queue(_Entity):
     def declare(self, nowait: bool = False, channel: Any = None) -> str:
         """Declare queue and exchange then binds queue to exchange."""
         if not self.no_declare:
+            if channel is None:
+                self._bound_channel('declare')
             self._create_exchange(nowait=nowait, channel=channel)
             self._create_queue(nowait=nowait, channel=channel)
             self._create_bindings(nowait=nowait, channel=channel)
@@ -392,7 +402,7 @@ class Queue(_Entity):
 
     def _create_bindings(self, nowait: bool = False, channel: Any = None) -> None:
         for B in self.bindings:
-            channel = channel or self.channel
+            channel = channel or self._bound_channel('declare')
             B.declare(channel)
             B.bind(self, nowait=nowait, channel=channel)
 
@@ -413,7 +423,7 @@ class Queue(_Entity):
         ``max_priority`` go through ``channel.prepare_queue_arguments``, so only
         transports that support them (RabbitMQ) send them as ``x-`` arguments.
         """
-        channel = channel or self.channel
+        channel = channel or self._bound_channel('queue_declare')
         ret = channel.queue_declare(
             queue=self.name, passive=passive, durable=self.durable,
             exclusive=self.exclusive, auto_delete=self.auto_delete,
@@ -434,7 +444,7 @@ class Queue(_Entity):
         """Bind the queue to ``exchange`` with ``routing_key``."""
         if isinstance(exchange, Exchange):
             exchange = exchange.name
-        return (channel or self.channel).queue_bind(
+        return (channel or self._bound_channel('bind_to')).queue_bind(
             queue=self.name, exchange=exchange, routing_key=routing_key,
             arguments=arguments, nowait=nowait)
 
@@ -446,7 +456,7 @@ class Queue(_Entity):
             accept (Set[str]): Custom list of accepted content types.
         """
         no_ack = self.no_ack if no_ack is None else no_ack
-        channel = self.channel
+        channel = self._bound_channel('get')
         raw = channel.basic_get(queue=self.name, no_ack=no_ack)
         if raw is None:
             return None
@@ -458,25 +468,25 @@ class Queue(_Entity):
 
     def purge(self, nowait: bool = False) -> int:
         """Remove all ready messages from the queue; return how many."""
-        return self.channel.queue_purge(queue=self.name, nowait=nowait) or 0
+        return self._bound_channel('purge').queue_purge(queue=self.name, nowait=nowait) or 0
 
     def consume(self, consumer_tag: str = '', callback: Callable | None = None,
                 no_ack: bool | None = None, nowait: bool = False) -> Any:
         """Start a queue consumer; ``callback`` gets each delivered message."""
         if no_ack is None:
             no_ack = self.no_ack
-        return self.channel.basic_consume(
+        return self._bound_channel('consume').basic_consume(
             queue=self.name, no_ack=no_ack, consumer_tag=consumer_tag or '',
             callback=callback, nowait=nowait, arguments=self.consumer_arguments)
 
     def cancel(self, consumer_tag: str) -> Any:
         """Cancel a consumer by consumer tag."""
-        return self.channel.basic_cancel(consumer_tag)
+        return self._bound_channel('cancel').basic_cancel(consumer_tag)
 
     def delete(self, if_unused: bool = False, if_empty: bool = False,
                nowait: bool = False) -> Any:
         """Delete the queue."""
-        return self.channel.queue_delete(queue=self.name, if_unused=if_unused,
+        return self._bound_channel('delete').queue_delete(queue=self.name, if_unused=if_unused,
                                          if_empty=if_empty, nowait=nowait)
 
     def queue_unbind(self, arguments: dict | None = None, nowait: bool = False,
@@ -490,7 +500,7 @@ class Queue(_Entity):
         """Unbind queue by deleting the binding from the server."""
         if isinstance(exchange, Exchange):
             exchange = exchange.name
-        return (channel or self.channel).queue_unbind(
+        return (channel or self._bound_channel('unbind_from')).queue_unbind(
             queue=self.name, exchange=exchange, routing_key=routing_key,
             arguments=arguments, nowait=nowait)
 

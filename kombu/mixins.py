@@ -1,7 +1,6 @@
 """Mixins for consumer programs: ConsumerMixin and ConsumerProducerMixin."""
 from __future__ import annotations
 
-import logging
 import socket
 from contextlib import ExitStack, contextmanager
 from functools import partial
@@ -10,6 +9,7 @@ from time import sleep
 from typing import Any, Callable, Iterator
 
 from kombu.common import ignore_errors
+from kombu.log import get_logger
 from kombu.messaging import Consumer, Producer
 from kombu.utils.encoding import safe_repr
 from kombu.utils.limits import TokenBucket
@@ -17,7 +17,7 @@ from kombu.utils.objects import cached_property
 
 __all__ = ('ConsumerMixin', 'ConsumerProducerMixin')
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 W_CONN_LOST = 'Connection to broker lost, trying to re-establish connection...'
 W_CONN_ERROR = 'Broker connection error, trying again in %s seconds: %r.'

@@ -224,10 +224,10 @@ class SerializerRegistry:
             if self._retry_after_entrypoints():
                 return self._get_encoder(name)
         if name in self.name_to_type:
-            raise SerializerNotInstalled(f'No encoder installed for {name!r}: '
+            raise SerializerNotInstalled(f'No encoder installed for {name}: '
                                          f'it can only be decoded')
         raise _UnknownSerializer(
-            f'No encoder installed for {name!r} (known: {", ".join(sorted(self._encoders))})')
+            f'No encoder installed for {name} (known: {", ".join(sorted(self._encoders))})')
 
     def _name_to_type(self, name: str) -> str:
         """Content type registered for the serializer ``name``."""
@@ -237,7 +237,7 @@ class SerializerRegistry:
             if self._retry_after_entrypoints():
                 return self._name_to_type(name)
         raise _UnknownSerializer(
-            f'No encoder/decoder installed for {name!r} '
+            f'No encoder/decoder installed for {name} '
             f'(known: {", ".join(sorted(self.name_to_type))})')
 
     def _to_content_type(self, name: str) -> str:

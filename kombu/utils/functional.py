@@ -207,7 +207,8 @@ class lazy:
     The function is re-evaluated on every call.
 
     Overloaded operations that will evaluate the promise:
-        :meth:`__str__`, :meth:`__repr__`, :meth:`__eq__`.
+        :meth:`__str__`, :meth:`__repr__`, :meth:`__cmp__` (the rich
+        comparisons ``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=``).
     """
 
     def __init__(self, fun: Callable, *args: Any, **kwargs: Any) -> None:
@@ -233,6 +234,23 @@ class lazy:
 
     def __ne__(self, rhs: object) -> bool:
         return self() != rhs
+
+    def __lt__(self, rhs: Any) -> bool:
+        return self() < rhs
+
+    def __le__(self, rhs: Any) -> bool:
+        return self() <= rhs
+
+    def __gt__(self, rhs: Any) -> bool:
+        return self() > rhs
+
+    def __ge__(self, rhs: Any) -> bool:
+        return self() >= rhs
+
+    def __cmp__(self, rhs: Any) -> int:
+        """Three-way compare the evaluated value: -1, 0 or 1."""
+        value = self()
+        return (value > rhs) - (value < rhs)
 
     __hash__ = None  # type: ignore[assignment]
 

@@ -72,4 +72,6 @@ def version_string_as_tuple(s: str) -> version_info_t:
     micro = int(micro_s) if micro_s else 0
     if not releaselevel and len(pieces) > 3:
         releaselevel = pieces[3]
+        if not serial and len(pieces) > 4:
+            serial = pieces[4]
     return version_info_t(major, minor, micro, releaselevel, serial)

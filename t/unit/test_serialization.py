@@ -120,7 +120,8 @@ def test_dumps_pickle_is_binary():
 
 
 def test_dumps_unknown_serializer_raises_naming_it():
-    with pytest.raises(SerializerNotInstalled, match="'nope'") as excinfo:
+    # the message starts like the reference's: 'No encoder installed for nope'
+    with pytest.raises(SerializerNotInstalled, match='^No encoder installed for nope') as excinfo:
         dumps({}, serializer='nope')
     assert isinstance(excinfo.value, KeyError)  # kombu 4.x callers catch KeyError
 
@@ -288,7 +289,7 @@ def test_prepare_accept_content_none_is_none():
 
 
 def test_prepare_accept_content_unknown_name_raises_naming_it():
-    with pytest.raises(SerializerNotInstalled, match="'nope'") as excinfo:
+    with pytest.raises(SerializerNotInstalled, match='installed for nope') as excinfo:
         prepare_accept_content(['json', 'nope'])
     assert isinstance(excinfo.value, KeyError)
 
@@ -336,7 +337,8 @@ def test_unregister_removes_encoder_and_decoder(global_registry):
 
 
 def test_unregister_unknown_raises_naming_it():
-    with pytest.raises(SerializerNotInstalled, match="'nope'"):
+    # the message starts like the reference's
+    with pytest.raises(SerializerNotInstalled, match='^No encoder/decoder installed for nope'):
         unregister('nope')
 
 
