@@ -13,14 +13,14 @@ recover and close making messages visible at once, ack(multiple) and a late ack.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
-import tempfile
 import time
 import uuid
 
 import pytest
+from reference_kombu import require_reference
+from reference_kombu import run_reference as run_in_reference
 from services_azurite import (
     ACCOUNT,
     ACCOUNT_KEY,
@@ -337,7 +337,6 @@ def _azure_messages(conn: Connection, name: str) -> int:
 
 def test_consumer_killed_before_ack_message_comes_back(a_url, unique_name):
     import signal
-    import subprocess
     import sys
     vt = 2
     options = {'queue_service_url': QUEUE_SERVICE_URL, 'polling_interval': 0.05,
@@ -477,8 +476,6 @@ def test_ack_multiple_and_late_ack(a_url, unique_name, caplog):
 
 # -- compatibility with Kombu 4.6.7 ---------------------------------------------
 
-REFERENCE_PYTHON = os.environ.get('KOMBU_REFERENCE_PYTHON', '/tmp/refkombu/bin/python')
-
 #: Kombu 4.6.7 (azure-storage-queue 2.x) pointed at Azurite: its QueueService
 #: is given ``is_emulated=True`` (Azurite's well-known account and endpoint).
 REFERENCE_SCRIPT = '''
@@ -508,19 +505,9 @@ with Connection(url, transport_options={'queue_name_prefix': prefix}) as c:
 
 def run_reference(*args: str) -> str:
     """Run REFERENCE_SCRIPT with the original Kombu 4.6.7 (skip if it is missing)."""
-    if not os.path.exists(REFERENCE_PYTHON):
-        pytest.skip(f'reference Kombu 4.6.7 interpreter {REFERENCE_PYTHON} not found '
-                    '(set KOMBU_REFERENCE_PYTHON)')
-    check = subprocess.run(
-        [REFERENCE_PYTHON, '-c', 'import kombu, azure.storage.queue as q; q.QueueService'],
-        capture_output=True, text=True, cwd=tempfile.gettempdir())
-    if check.returncode:
-        pytest.skip('reference interpreter lacks kombu/azure-storage-queue<12: '
-                    f'{check.stderr.strip()[-200:]}')
-    out = subprocess.run([REFERENCE_PYTHON, '-c', REFERENCE_SCRIPT, *args],
-                         capture_output=True, text=True, cwd=tempfile.gettempdir(), timeout=120)
-    assert out.returncode == 0, out.stderr
-    return out.stdout.strip()
+    # azure-storage-queue<12: the 2.x client API (QueueService) Kombu 4.6.7 uses
+    require_reference('azure.storage.queue', check='azure.storage.queue.QueueService')
+    return run_in_reference(REFERENCE_SCRIPT, *args, timeout=120).strip()
 
 
 #: A message as Kombu 4.6.7 stored it: JSON, XML-escaped (payload {"hello": "ref"}).

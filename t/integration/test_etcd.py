@@ -8,14 +8,14 @@ processes, error mapping.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 
 import pytest
+from reference_kombu import PUBLISH_GET_SCRIPT, require_reference
+from reference_kombu import run_reference as run_in_reference
 from services_etcd import etcd_url
 from test_integration_core import TransportSuite, drain_until, get_message
 
@@ -340,37 +340,10 @@ def test_waiting_consumer_wakes_on_publish(e_url, prefix, raw, unique_name):
 
 # -- compatibility with Kombu 4.6.7 ---------------------------------------------
 
-REFERENCE_PYTHON = os.environ.get('KOMBU_REFERENCE_PYTHON', '/tmp/refkombu/bin/python')
-
-REFERENCE_SCRIPT = '''
-import sys
-from kombu import Connection, Exchange, Queue
-url, name, mode = sys.argv[1:4]
-with Connection(url) as c:
-    q = Queue(name, Exchange(name), name)(c.default_channel)
-    if mode == 'publish':
-        q.declare()
-        c.Producer().publish({'from': 'kombu4'}, exchange=name, routing_key=name)
-    else:
-        m = q.get(no_ack=True)
-        print(repr(m and m.payload))
-'''
-
-
 def run_reference(*args: str) -> str:
-    """Run REFERENCE_SCRIPT with the original Kombu 4.6.7 (skip if it is missing)."""
-    if not os.path.exists(REFERENCE_PYTHON):
-        pytest.skip(f'reference Kombu 4.6.7 interpreter {REFERENCE_PYTHON} not found '
-                    '(set KOMBU_REFERENCE_PYTHON)')
-    check = subprocess.run([REFERENCE_PYTHON, '-c', 'import kombu, etcd'],
-                           capture_output=True, text=True, cwd=tempfile.gettempdir())
-    if check.returncode:
-        pytest.skip(f'reference interpreter lacks kombu/python-etcd: '
-                    f'{check.stderr.strip()[-200:]}')
-    out = subprocess.run([REFERENCE_PYTHON, '-c', REFERENCE_SCRIPT, *args],
-                         capture_output=True, text=True, cwd=tempfile.gettempdir(), timeout=60)
-    assert out.returncode == 0, out.stderr
-    return out.stdout.strip()
+    """Run PUBLISH_GET_SCRIPT with the original Kombu 4.6.7 (skip if it is missing)."""
+    require_reference('etcd')
+    return run_in_reference(PUBLISH_GET_SCRIPT, *args, timeout=60).strip()
 
 
 @pytest.fixture

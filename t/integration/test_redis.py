@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import signal
 import socket
 import subprocess
@@ -26,6 +25,7 @@ from kombu.exceptions import OperationalError
 
 sys.path.insert(0, str(Path(__file__).parent))
 from redis_sentinel import RedisServer, free_port, sentinel_config  # noqa: E402
+from reference_kombu import REFERENCE_PYTHON, require_reference, run_reference  # noqa: E402
 
 redis = pytest.importorskip('redis')
 
@@ -870,9 +870,8 @@ def test_event_loop_consumption(make_conn):
     assert sorted(b['i'] for b in got if 'i' in b) == list(range(50))
 
 
-@pytest.mark.skipif(not os.path.exists('/tmp/refkombu/bin/python'),
-                    reason='reference Kombu not installed')
-def test_reference_kombu_consumes_what_we_publish(redis_url, tmp_path):
+def test_reference_kombu_consumes_what_we_publish(redis_url):
+    require_reference('redis')
     name = f'kt.ref.{uuid.uuid4().hex[:8]}'
     with Connection(redis_url) as conn:
         queue = Queue(name, Exchange(name), name)
@@ -887,9 +886,7 @@ def test_reference_kombu_consumes_what_we_publish(redis_url, tmp_path):
                 c.Producer().publish({{'from': 'ref'}}, exchange=q.exchange,
                                      routing_key={name!r})
         ''')
-        out = subprocess.run(['/tmp/refkombu/bin/python', '-c', code], capture_output=True,
-                             text=True, timeout=30, cwd=str(tmp_path))
-        assert out.stdout.strip() == "{'from': 'us'}", out.stderr
+        assert run_reference(code, timeout=30).strip() == "{'from': 'us'}"
         bound = queue(conn.default_channel)
         message = bound.get()
         assert message.payload == {'from': 'ref'}
@@ -963,10 +960,14 @@ def test_exit_confirmation_of_pipelined_publishes_is_bounded_by_its_timeout(redi
 
 # -- mixed deployments with Kombu 4.6.7 (the reference, in a subprocess) --------
 
-REFERENCE_PYTHON = '/tmp/refkombu/bin/python'
-needs_reference = pytest.mark.skipif(
-    not os.path.exists(REFERENCE_PYTHON),
-    reason=f'reference Kombu 4.6.7 not installed at {REFERENCE_PYTHON}')
+@pytest.fixture
+def reference_python():
+    """The reference (Kombu 4.6.7 with redis) interpreter, or skip."""
+    return require_reference('redis')
+
+
+#: Skips the test unless the reference interpreter is usable.
+needs_reference = pytest.mark.usefixtures('reference_python')
 
 
 def _run_python(python, code, cwd, background=False):

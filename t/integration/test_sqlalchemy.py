@@ -23,6 +23,8 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 sa = pytest.importorskip('sqlalchemy')
 
 sys.path.insert(0, str(Path(__file__).parent))
+from reference_kombu import QUEUE_JSON_SCRIPT, require_reference  # noqa: E402
+from reference_kombu import run_reference as run_in_reference  # noqa: E402
 from test_integration_core import TransportSuite, drain_until, get_message  # noqa: E402
 
 pytestmark = pytest.mark.services
@@ -468,59 +470,14 @@ def test_forked_child_uses_its_own_db_connections(url, unique_name):
 
 # -- interoperability with Kombu 4.6.7 (the reference, run in a subprocess) -----------
 
-REFERENCE_PYTHON = Path(os.environ.get('KOMBU_REFERENCE_PYTHON', '/tmp/refkombu/bin/python'))
-
-#: Run by the reference interpreter: argv = URL, transport options (JSON), action,
-#: queue, args.  ``publish`` sends each arg as ``{'body': arg, 'n': i}`` with a
-#: header; ``consume N`` prints a JSON list of what N ``Queue.get`` calls returned.
-REFERENCE_SCRIPT = textwrap.dedent("""
-    import json, sys
-    from kombu import Connection, Exchange, Queue
-    url, options, action, name = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], sys.argv[4]
-    args = sys.argv[5:]
-    with Connection(url, transport_options=options) as c:
-        q = Queue(name, Exchange(name), name)(c.default_channel)
-        q.declare()
-        if action == 'publish':
-            p = c.Producer()
-            for i, body in enumerate(args):
-                p.publish({'body': body, 'n': i}, exchange='', routing_key=name,
-                          headers={'sent-by': 'reference'})
-            print(json.dumps(len(args)))
-        elif action == 'consume':
-            out = []
-            for _ in range(int(args[0])):
-                m = q.get(no_ack=False)
-                out.append(None if m is None else [m.payload, m.headers])
-                if m is not None:
-                    m.ack()
-            print(json.dumps(out))
-""")
-
-
-def reference(*modules: str) -> Path:
-    """The reference (Kombu 4.6.7) interpreter, or skip when it or a module is missing."""
-    if not REFERENCE_PYTHON.exists():
-        pytest.skip(f'reference Kombu 4.6.7 interpreter {REFERENCE_PYTHON} not installed')
-    imports = ', '.join(('kombu',) + modules)
-    out = subprocess.run([str(REFERENCE_PYTHON), '-I', '-c',
-                          f'import {imports}; print(kombu.__version__)'],
-                         capture_output=True, text=True, timeout=60, cwd='/')
-    if out.returncode != 0 or not out.stdout.startswith('4.6.'):
-        pytest.skip(f'reference Kombu 4.6 with {imports} not importable in {REFERENCE_PYTHON}')
-    return REFERENCE_PYTHON
-
-
 def run_reference(url: str, options: dict, action: str, queue: str, *args: str):
+    """Run QUEUE_JSON_SCRIPT in the reference (skip without it or the URL's driver)."""
     driver = {'postgresql': 'psycopg2', 'mysql': 'pymysql'}[url.partition('+')[2].split(':')[0]
                                                              .partition('+')[0]]
-    python = reference('sqlalchemy', driver)
-    # -I and cwd='/': the reference's own kombu, not this checkout's.
-    out = subprocess.run([str(python), '-I', '-c', REFERENCE_SCRIPT, url, json.dumps(options),
-                          action, queue, *args], capture_output=True, text=True, timeout=120,
-                         cwd='/')
-    assert out.returncode == 0, out.stderr[-2000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    require_reference('sqlalchemy', driver)
+    out = run_in_reference(QUEUE_JSON_SCRIPT, url, json.dumps(options), action, queue, *args,
+                           timeout=120)
+    return json.loads(out.strip().splitlines()[-1])
 
 
 @pytest.fixture

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import socket
-import subprocess
 import sys
-import textwrap
 import threading
 import time
 import uuid
@@ -25,6 +22,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from reference_kombu import QUEUE_JSON_SCRIPT, require_reference  # noqa: E402
+from reference_kombu import run_reference as run_in_reference  # noqa: E402
 from services_moto import moto_endpoint  # noqa: E402
 from test_integration_core import TransportSuite, drain_until, get_message  # noqa: E402
 
@@ -639,50 +638,6 @@ class TestAsyncClient:
 
 # -- interoperability with Kombu 4.6.7 (the reference, run in a subprocess) -----------
 
-REFERENCE_PYTHON = Path(os.environ.get('KOMBU_REFERENCE_PYTHON', '/tmp/refkombu/bin/python'))
-
-#: Run by the reference interpreter: argv = URL, transport options (JSON), action,
-#: queue, args.  ``publish`` sends each arg as ``{'body': arg, 'n': i}`` with a
-#: header; ``consume N`` prints a JSON list of what N ``Queue.get`` calls returned.
-REFERENCE_SCRIPT = textwrap.dedent("""
-    import json, sys
-    from kombu import Connection, Exchange, Queue
-    url, options, action, name = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], sys.argv[4]
-    args = sys.argv[5:]
-    with Connection(url, transport_options=options) as c:
-        q = Queue(name, Exchange(name), name)(c.default_channel)
-        q.declare()
-        if action == 'publish':
-            p = c.Producer()
-            for i, body in enumerate(args):
-                p.publish({'body': body, 'n': i}, exchange='', routing_key=name,
-                          headers={'sent-by': 'reference'})
-            print(json.dumps(len(args)))
-        elif action == 'consume':
-            out = []
-            for _ in range(int(args[0])):
-                m = q.get(no_ack=False)
-                out.append(None if m is None else [m.payload, m.headers])
-                if m is not None:
-                    m.ack()
-            print(json.dumps(out))
-""")
-
-
-@pytest.fixture(scope='session')
-def reference_python() -> Path:
-    """The reference (Kombu 4.6.7 with boto3) interpreter, or skip."""
-    if not REFERENCE_PYTHON.exists():
-        pytest.skip(f'reference Kombu 4.6.7 interpreter {REFERENCE_PYTHON} not installed')
-    # -I and cwd='/': the reference's own kombu, not this checkout's.
-    out = subprocess.run([str(REFERENCE_PYTHON), '-I', '-c',
-                          'import kombu, boto3; print(kombu.__version__)'],
-                         capture_output=True, text=True, timeout=60, cwd='/')
-    if out.returncode != 0 or not out.stdout.startswith('4.6.'):
-        pytest.skip(f'reference Kombu 4.6 with boto3 not importable in {REFERENCE_PYTHON}')
-    return REFERENCE_PYTHON
-
-
 @pytest.fixture
 def reference_url(endpoint) -> str:
     """The server as Kombu 4.6.7 reaches it: host and port in the URL (plain http)."""
@@ -691,15 +646,15 @@ def reference_url(endpoint) -> str:
 
 
 @pytest.fixture
-def run_reference(reference_python, reference_url):
+def run_reference(reference_url):
+    """Run QUEUE_JSON_SCRIPT in the reference (Kombu 4.6.7 with boto3), or skip."""
+    require_reference('boto3')
+
     def run(action: str, queue: str, *args: str, **options):
         options = dict({'region': 'us-east-1', 'wait_time_seconds': 1}, **options)
-        out = subprocess.run(
-            [str(reference_python), '-I', '-c', REFERENCE_SCRIPT, reference_url,
-             json.dumps(options), action, queue, *args],
-            capture_output=True, text=True, timeout=120, cwd='/')
-        assert out.returncode == 0, out.stderr[-2000:]
-        return json.loads(out.stdout.strip().splitlines()[-1])
+        out = run_in_reference(QUEUE_JSON_SCRIPT, reference_url, json.dumps(options), action,
+                               queue, *args, timeout=120)
+        return json.loads(out.strip().splitlines()[-1])
     return run
 
 

@@ -10,11 +10,12 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 
 import pytest
+from reference_kombu import PUBLISH_GET_SCRIPT, require_reference
+from reference_kombu import run_reference as run_in_reference
 from services_zookeeper import zookeeper_url
 from test_integration_core import TransportSuite, drain_until, get_message
 
@@ -336,36 +337,10 @@ KOMBU4_MESSAGE = (
     '"priority": 0, "body_encoding": "base64", '
     '"delivery_tag": "839519c0-cdd3-4b5d-9a3c-3b7a4d0b6a11"}}')
 
-REFERENCE_PYTHON = os.environ.get('KOMBU_REFERENCE_PYTHON', '/tmp/refkombu/bin/python')
-
-REFERENCE_SCRIPT = '''
-import sys
-from kombu import Connection, Exchange, Queue
-url, name, mode = sys.argv[1:4]
-with Connection(url) as c:
-    q = Queue(name, Exchange(name), name)(c.default_channel)
-    if mode == 'publish':
-        q.declare()
-        c.Producer().publish({'from': 'kombu4'}, exchange=name, routing_key=name)
-    else:
-        m = q.get(no_ack=True)
-        print(repr(m and m.payload))
-'''
-
-
 def run_reference(*args: str) -> str:
-    """Run REFERENCE_SCRIPT with the original Kombu 4.6.7 (skip if it is missing)."""
-    if not os.path.exists(REFERENCE_PYTHON):
-        pytest.skip(f'reference Kombu 4.6.7 interpreter {REFERENCE_PYTHON} not found '
-                    '(set KOMBU_REFERENCE_PYTHON)')
-    check = subprocess.run([REFERENCE_PYTHON, '-c', 'import kombu, kazoo'],
-                           capture_output=True, text=True, cwd=tempfile.gettempdir())
-    if check.returncode:
-        pytest.skip(f'reference interpreter lacks kombu/kazoo: {check.stderr.strip()[-200:]}')
-    out = subprocess.run([REFERENCE_PYTHON, '-c', REFERENCE_SCRIPT, *args],
-                         capture_output=True, text=True, cwd=tempfile.gettempdir(), timeout=60)
-    assert out.returncode == 0, out.stderr
-    return out.stdout.strip()
+    """Run PUBLISH_GET_SCRIPT with the original Kombu 4.6.7 (skip if it is missing)."""
+    require_reference('kazoo')
+    return run_in_reference(PUBLISH_GET_SCRIPT, *args, timeout=60).strip()
 
 
 @pytest.mark.parametrize('prefix', ['plain', 'with space é'])
