@@ -225,6 +225,16 @@ local hash, index, qhash, mutex = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local mode, sep, prefix, bell = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local left = ARGV[5] == '1'
 
+-- index of the quote closing the JSON string that opens at s[j] (nil: unterminated)
+local function string_end(s, j)
+  local k = j + 1
+  while true do
+    local q = string.find(s, '["\\]', k)
+    if not q then return nil end
+    if string.sub(s, q, q) == '\\' then k = q + 2 else return q end
+  end
+end
+
 local function first_object(s, from)
   local i = string.find(s, '{', from or 1, true)
   if not i then return nil end
@@ -234,13 +244,9 @@ local function first_object(s, from)
     if not j then return nil end
     local c = string.sub(s, j, j)
     if c == '"' then
-      local k = j + 1
-      while true do
-        local q = string.find(s, '["\\]', k)
-        if not q then return nil end
-        if string.sub(s, q, q) == '\\' then k = q + 2 else k = q + 1; break end
-      end
-      pos = k
+      local k = string_end(s, j)
+      if not k then return nil end
+      pos = k + 1
     elseif c == '{' then
       depth = depth + 1
       pos = j + 1
@@ -260,12 +266,8 @@ local function mark_redelivered(s)
     if not j then return s end
     local c = string.sub(s, j, j)
     if c == '"' then
-      local k = j + 1
-      while true do
-        local q = string.find(s, '["\\]', k)
-        if not q then return s end
-        if string.sub(s, q, q) == '\\' then k = q + 2 else k = q; break end
-      end
+      local k = string_end(s, j)
+      if not k then return s end
       if depth == 1 and string.sub(s, j + 1, k - 1) == 'headers' then
         local b = string.match(s, '^%s*:%s*(){', k + 1)
         if b then
