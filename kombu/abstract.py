@@ -123,10 +123,14 @@ class MaybeChannelBound(Object):
         Raises:
             NotBoundError: if the object is not bound to a channel.
         """
+        return self._bound_channel('method')
+
+    def _bound_channel(self, method: str) -> Any:
+        """The bound channel; :exc:`NotBoundError` naming ``method`` if unbound."""
         channel = self._channel
         if channel is None:
             raise NotBoundError(
-                f"Can't call method on {type(self).__name__} not bound to a channel")
+                f"Can't call {method} on {type(self).__name__} not bound to a channel.")
         if isinstance(channel, ChannelPromise):
             channel = self._channel = channel()
         return channel

@@ -5,7 +5,7 @@ import numbers
 from typing import Any, Callable
 
 from .abstract import MaybeChannelBound, Object
-from .exceptions import ContentDisallowed, NotBoundError
+from .exceptions import ContentDisallowed
 
 __all__ = ('Exchange', 'Queue', 'binding', 'maybe_delivery_mode',
            'TRANSIENT_DELIVERY_MODE', 'PERSISTENT_DELIVERY_MODE', 'DELIVERY_MODES')
@@ -75,13 +75,6 @@ class _Entity(MaybeChannelBound):
         if self.is_bound:
             return f'<{item} bound to chan:{_channel_id(self._channel)}>'
         return f'<unbound {item}>'
-
-    def _bound_channel(self, method: str) -> Any:
-        """The bound channel; :exc:`NotBoundError` naming ``method`` if unbound."""
-        if self._channel is None:
-            raise NotBoundError(
-                f"Can't call {method} on {type(self).__name__} not bound to a channel.")
-        return self.channel
 
 
 class Exchange(_Entity):
