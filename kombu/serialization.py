@@ -22,8 +22,7 @@ import logging
 import os
 import pickle as pypickle
 from collections import namedtuple
-from contextlib import contextmanager
-from typing import Any, Callable, Collection, Iterable, Iterator, Mapping
+from typing import Any, Callable, Collection, Iterable, Mapping
 
 from .exceptions import ContentDisallowed, DecodeError, EncodeError, SerializerNotInstalled
 from .utils.encoding import str_to_bytes
@@ -83,23 +82,6 @@ class _UnknownSerializer(SerializerNotInstalled, KeyError):
 def parenthesize_alias(first: str, second: str) -> str:
     """Return ``'first (second)'``, e.g. ``'json (application/json)'``."""
     return f'{first} ({second})'
-
-
-@contextmanager
-def _reraise_errors(wrapper: type[Exception],
-                    include: tuple[type[BaseException], ...] = (Exception,),
-                    exclude: tuple[type[BaseException], ...] = (SerializerNotInstalled,)
-                    ) -> Iterator[None]:
-    """Re-raise errors of type ``include`` (but not ``exclude``) as ``wrapper(exc)``.
-
-    The original exception is chained as ``__cause__``.
-    """
-    try:
-        yield
-    except exclude:
-        raise
-    except include as exc:
-        raise wrapper(exc) from exc
 
 
 def _decode(obj: Any, encoding: str = 'utf-8', errors: str = 'strict') -> Any:

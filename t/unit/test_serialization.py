@@ -677,30 +677,6 @@ def test_parenthesize_alias():
     assert serialization.parenthesize_alias('x/y', 'x/y') == 'x/y (x/y)'
 
 
-def test_reraise_errors_wraps_and_chains():
-    _reraise_errors = serialization._reraise_errors
-    with pytest.raises(EncodeError) as excinfo:
-        with _reraise_errors(EncodeError):
-            raise KeyError('k')
-    assert isinstance(excinfo.value.args[0], KeyError)
-    assert isinstance(excinfo.value.__cause__, KeyError)
-    with pytest.raises(SerializerNotInstalled):  # excluded by default
-        with _reraise_errors(EncodeError):
-            raise SerializerNotInstalled('x')
-    with pytest.raises(EncodeError):
-        with _reraise_errors(EncodeError, exclude=()):
-            raise SerializerNotInstalled('x')
-    with pytest.raises(KeyError):  # not included
-        with _reraise_errors(DecodeError, include=(ValueError,)):
-            raise KeyError('k')
-    with pytest.raises(ValueError):  # explicitly excluded
-        with _reraise_errors(DecodeError, exclude=(ValueError,)):
-            raise ValueError('v')
-    with pytest.raises(KeyboardInterrupt):  # not an Exception
-        with _reraise_errors(DecodeError):
-            raise KeyboardInterrupt()
-
-
 def test_register_decoder_only_and_encoder_only(fresh):
     fresh.register('dec', None, lambda d: ('d', d), 'application/x-do')
     fresh.register('enc', lambda o: 'E', None, 'application/x-eo')
