@@ -749,9 +749,21 @@ def test_completes_cycle():
 def test_maybe_close_channel_ignores_errors(conn):
     # 10: maybe_close_channel -- "Close given channel, but ignore connection and channel
     # errors."
-    channel = conn.channel()
-    conn.maybe_close_channel(channel)
-    conn.maybe_close_channel(channel)
+    closed = []
+
+    class FailingChannel:
+        def __init__(self, error):
+            self.error = error
+
+        def close(self):
+            closed.append(self.error)
+            raise self.error('closing failed')
+
+    for error in (conn.connection_errors[0], conn.channel_errors[0]):
+        conn.maybe_close_channel(FailingChannel(error))   # ignored
+    assert closed == [conn.connection_errors[0], conn.channel_errors[0]]
+    with pytest.raises(RuntimeError):                     # other errors are not
+        conn.maybe_close_channel(FailingChannel(RuntimeError))
 
 
 def test_declared_entities_cache_is_per_connection(conn, name):
