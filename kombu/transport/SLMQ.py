@@ -275,14 +275,6 @@ class Channel(virtual.Channel):
                             conninfo.password or env.get('SL_API_KEY'))
         return client
 
-    @property
-    def conninfo(self) -> Any:
-        return self.connection.client
-
-    @property
-    def transport_options(self) -> dict:
-        return self.connection.client.transport_options
-
     @cached_property
     def visibility_timeout(self) -> int:
         """Seconds a popped, unacked message stays invisible (``transport_options``)."""

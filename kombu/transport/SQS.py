@@ -502,14 +502,6 @@ class Channel(virtual.Channel):
                                                http_client=http_client)
         return self._asynsqs
 
-    @property
-    def conninfo(self) -> Any:
-        return self.connection.client
-
-    @property
-    def transport_options(self) -> dict:
-        return self.connection.client.transport_options
-
     @cached_property
     def visibility_timeout(self) -> int:
         return int(self.transport_options.get('visibility_timeout')

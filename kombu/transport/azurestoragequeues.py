@@ -159,15 +159,6 @@ class Channel(virtual.Channel):
 
     # -- options ------------------------------------------------------------
 
-    @property
-    def conninfo(self) -> Any:
-        """The :class:`kombu.Connection` this channel belongs to."""
-        return self.connection.client
-
-    @property
-    def transport_options(self) -> dict:
-        return getattr(self.conninfo, 'transport_options', None) or {}
-
     @cached_property
     def queue_name_prefix(self) -> str:
         """Prefix added to every queue name (``transport_options['queue_name_prefix']``)."""

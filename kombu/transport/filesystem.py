@@ -177,10 +177,6 @@ class Channel(virtual.Channel):
     # -- options ----------------------------------------------------------
 
     @property
-    def transport_options(self) -> dict:
-        return getattr(self.connection.client, 'transport_options', None) or {}
-
-    @property
     def data_folder_in(self) -> str:
         return self.transport_options.get('data_folder_in', 'data_in')
 

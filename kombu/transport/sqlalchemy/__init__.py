@@ -211,10 +211,6 @@ class Channel(virtual.Channel):
     # -- configuration -----------------------------------------------------
 
     @property
-    def transport_options(self) -> dict:
-        return getattr(self.connection.client, 'transport_options', None) or {}
-
-    @property
     def queue_tablename(self) -> str:
         """Name of the queue table (``queue_tablename`` option, default ``'kombu_queue'``)."""
         return self.queue_cls.__tablename__

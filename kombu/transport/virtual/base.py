@@ -751,6 +751,16 @@ class Channel(AbstractChannel, base.StdChannel):
         """Get table of bindings for `exchange` (``KeyError`` if undeclared)."""
         return self.state.exchanges[exchange]['table']
 
+    @property
+    def conninfo(self) -> Any:
+        """The :class:`kombu.Connection` this channel belongs to."""
+        return self.connection.client
+
+    @property
+    def transport_options(self) -> dict:
+        """The connection's ``transport_options`` (empty when there are none)."""
+        return getattr(self.connection.client, 'transport_options', None) or {}
+
     def typeof(self, exchange: str, default: str = 'direct') -> ExchangeType:
         """Get the exchange type instance for `exchange`."""
         try:

@@ -12,6 +12,7 @@ message is hidden until it is deleted or its queue's ``visibility_interval``
 """
 from __future__ import annotations
 
+import inspect
 import itertools
 import socket
 import sys
@@ -200,7 +201,7 @@ def test_documented_channel_attributes():
     assert channel.default_visibility_timeout == 1800
     assert channel.domain_format == 'kombu%(vhost)s'
     for prop in ('conninfo', 'slmq', 'transport_options'):
-        assert isinstance(channel.__dict__[prop], property)
+        assert isinstance(inspect.getattr_static(channel, prop), property)
     for attr in ('basic_ack', 'basic_cancel', 'basic_consume', 'delete_message',
                  'entity_name', 'queue_name_prefix', 'visibility_timeout'):
         assert hasattr(channel, attr)
