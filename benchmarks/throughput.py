@@ -62,6 +62,19 @@ def percentile(values: list, p: float) -> float:
     return values[k]
 
 
+def timed_drain(bench, drain, n: int) -> float:
+    """Drain until ``bench.received`` reaches ``n`` (or 5 s of silence); record
+    the client CPU per message in ``bench.cpu['consume']``; return the seconds."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    while bench.received < n:
+        try:
+            drain(timeout=5)
+        except socket.timeout:
+            break
+    bench.cpu['consume'].append((time.process_time() - c0) / max(bench.received, 1))
+    return time.perf_counter() - t0
+
+
 class KombuBench:
     """One round at a time of kombu publishing / consuming ``n`` messages."""
 
@@ -102,15 +115,8 @@ class KombuBench:
         consumer = self.conn.Consumer([self.queue], channel=self.channel,
                                       callbacks=[self._on_message],
                                       prefetch_count=self.prefetch)
-        t0, c0 = time.perf_counter(), time.process_time()
         with consumer:
-            while self.received < n:
-                try:
-                    drain(timeout=5)
-                except socket.timeout:
-                    break
-        elapsed = time.perf_counter() - t0
-        self.cpu['consume'].append((time.process_time() - c0) / max(self.received, 1))
+            elapsed = timed_drain(self, drain, n)
         if self.received != n:
             print(f'  !! only received {self.received} of {n}')
         return self.received / elapsed
@@ -266,14 +272,7 @@ class PyAMQPBench:
         settle(self._message_count, n)
         self.received = 0
         tag = self.ch.basic_consume(self.name, callback=self._on_message)
-        t0, c0 = time.perf_counter(), time.process_time()
-        while self.received < n:
-            try:
-                drain(timeout=5)
-            except socket.timeout:
-                break
-        elapsed = time.perf_counter() - t0
-        self.cpu['consume'].append((time.process_time() - c0) / max(self.received, 1))
+        elapsed = timed_drain(self, drain, n)
         self.ch.basic_cancel(tag)
         return self.received / elapsed
 
